@@ -1,0 +1,1 @@
+"""Zero-knowledge proofs of the protocol, each bound to its whole statement (crypto spec §5)."""

@@ -1,0 +1,88 @@
+"""The one exception tree of evote. Every layer raises these, never bare built-ins.
+
+::
+
+    EvoteError                       root: catch this to handle any evote failure
+    ├── DecodeError                  bytes from outside are malformed (wrong length, type, range)
+    │   ├── InvalidPoint             not a canonical, non-identity point of the prime-order group
+    │   ├── NonCanonicalScalar       a scalar is not 32 bytes little-endian below L
+    │   └── EncodingError            canonical TLV violated (unknown type, trailing bytes, ...)
+    ├── VerificationError            something checkable did not check out
+    │   ├── ProofError               a zero-knowledge proof is invalid (names the field)
+    │   ├── InvalidSignature         an Ed25519 signature does not verify
+    │   ├── SealingError             a sealed message cannot be opened or is not for us
+    │   └── ShareError               a secret share disagrees with its public commitments
+    ├── TallyOutOfRange              a decrypted total lies outside its bound: an integrity alarm
+    ├── InvalidInput                 a caller passed an argument outside its documented domain
+    └── BackendUnavailable           the installed libsodium lacks the functions evote needs
+
+Errors carry a message a person can act on. ``diagnostics()`` gives the long form for the CLI.
+"""
+
+from __future__ import annotations
+
+
+class EvoteError(Exception):
+    """Root of every evote exception."""
+
+    def diagnostics(self) -> str:
+        """A longer, user-facing explanation; the message itself by default."""
+        return str(self)
+
+
+class DecodeError(EvoteError):
+    """Input bytes from outside are malformed; nothing was changed."""
+
+
+class InvalidPoint(DecodeError):
+    """A byte string is not a valid element of the prime-order subgroup of edwards25519."""
+
+
+class NonCanonicalScalar(DecodeError):
+    """A scalar is not the canonical 32-byte little-endian encoding of an integer below L."""
+
+
+class EncodingError(DecodeError):
+    """The canonical TLV encoding was violated."""
+
+
+class VerificationError(EvoteError):
+    """A check of public data failed."""
+
+
+class ProofError(VerificationError):
+    """A zero-knowledge proof does not verify.
+
+    ``proof`` names the kind of proof and ``field`` the part that failed (``"challenge"``,
+    ``"response[2]"``, ``"branch_count"``, ...), so that a verifier report can point at it.
+    """
+
+    def __init__(self, proof: str, field: str, detail: str) -> None:
+        super().__init__(f"{proof} proof: {field}: {detail}")
+        self.proof = proof
+        self.field = field
+        self.detail = detail
+
+
+class InvalidSignature(VerificationError):
+    """An Ed25519 signature does not verify under the given key."""
+
+
+class SealingError(VerificationError):
+    """A sealed (Box) message cannot be opened: wrong keys, tampered, or not addressed to us."""
+
+
+class ShareError(VerificationError):
+    """A secret share is inconsistent with the dealer's public commitments."""
+
+
+class TallyOutOfRange(EvoteError):
+    """A decrypted total is not in [0, bound]. Never clamp: this is an integrity alarm."""
+
+
+class InvalidInput(EvoteError):
+    """An argument is outside the function's documented domain (a programming or usage error)."""
+
+
+class BackendUnavailable(EvoteError):
+    """The installed libsodium build lacks the Ed25519 core functions evote needs."""
