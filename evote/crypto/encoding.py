@@ -50,7 +50,10 @@ Value = str | bytes | int | Point | Scalar | Sequence["Value"]
 def encode(value: Value) -> bytes:
     """The canonical TLV encoding of ``value``."""
     parts: list[bytes] = []
-    _encode_into(value, parts)
+    try:
+        _encode_into(value, parts)
+    except RecursionError as exc:
+        raise InvalidInput("value is nested too deeply to encode") from exc
     return b"".join(parts)
 
 
@@ -76,7 +79,10 @@ def _encode_into(value: Value, out: list[bytes]) -> None:
     elif isinstance(value, str):
         if not unicodedata.is_normalized("NFC", value):
             raise InvalidInput(f"text must be NFC-normalized before encoding: {value!r}")
-        payload = value.encode("utf-8")
+        try:
+            payload = value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # lone surrogates have no UTF-8 form
+            raise InvalidInput(f"text is not encodable as UTF-8: {value!r}") from exc
         out.append(_HEADER.pack(TEXT, len(payload)))
         out.append(payload)
     elif isinstance(value, list | tuple):
@@ -98,7 +104,10 @@ def decode(data: bytes) -> Decoded:
     """Parse exactly one canonical TLV value; anything else raises :class:`DecodeError`."""
     if not isinstance(data, bytes):
         raise EncodingError(f"TLV input must be bytes, got {type(data).__name__}")
-    value, end = _decode_at(data, 0, len(data))
+    try:
+        value, end = _decode_at(data, 0, len(data))
+    except RecursionError as exc:  # adversarial nesting must not escape as a RuntimeError
+        raise EncodingError("TLV lists are nested too deeply") from exc
     if end != len(data):
         raise EncodingError(f"{len(data) - end} trailing bytes after the TLV value")
     return value

@@ -20,6 +20,11 @@ def random_bytes(length: int) -> bytes:
     return secrets.token_bytes(length)
 
 
+def random_below(bound: int) -> int:
+    """A uniform integer in ``[0, bound)``."""
+    return secrets.randbelow(bound)
+
+
 def random_scalar() -> Scalar:
     """A uniform non-zero scalar (R4: 64 bytes reduced mod L, bias below 2^-259)."""
     while True:

@@ -29,8 +29,8 @@ PROTOCOL_VERSION: Final = 1
 
 CiphertextT = TypeVar("CiphertextT")
 NonceT = TypeVar("NonceT")
-PublicKeyT = TypeVar("PublicKeyT")
-KeyShareT = TypeVar("KeyShareT")
+PublicKeyT = TypeVar("PublicKeyT", contravariant=True)
+KeyShareT = TypeVar("KeyShareT", contravariant=True)
 RangeProofT = TypeVar("RangeProofT")
 DecryptionShareT = TypeVar("DecryptionShareT")
 
@@ -92,7 +92,11 @@ class HomomorphicScheme(
         ...
 
     def combine(
-        self, ciphertext: CiphertextT, shares: Mapping[int, DecryptionShareT], quorum: int, bound: int
+        self,
+        ciphertext: CiphertextT,
+        shares: Mapping[int, DecryptionShareT],
+        quorum: int,
+        bound: int,
     ) -> int:
         """The plaintext total from ``quorum`` or more verified shares.
 
@@ -166,7 +170,9 @@ class ElGamalEd25519:
     ) -> int:
         for index, share in shares.items():
             if share.guardian != index:
-                raise InvalidInput(f"share filed under guardian {index} is guardian {share.guardian}'s")
+                raise InvalidInput(
+                    f"share filed under guardian {index} is guardian {share.guardian}'s"
+                )
         if ciphertext.alpha.is_identity():
             # R5: the pad cancelled out; β is the tally in clear and no share is needed.
             return dlog.discrete_log(ciphertext.beta, bound)
@@ -191,4 +197,3 @@ def scheme_for(params_hash: bytes) -> ElGamalEd25519:
             "built-in groups"
         )
     return scheme
-

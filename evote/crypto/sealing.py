@@ -80,12 +80,12 @@ def seal(sender: TransportPrivateKey, recipient: TransportPublicKey, plaintext: 
     return bytes(_box(sender, recipient).encrypt(plaintext, random_bytes(NONCE_BYTES)))
 
 
-def open_sealed(
-    recipient: TransportPrivateKey, sender: TransportPublicKey, sealed: bytes
-) -> bytes:
+def open_sealed(recipient: TransportPrivateKey, sender: TransportPublicKey, sealed: bytes) -> bytes:
     """The plaintext of ``sealed``, or :class:`SealingError` if it is not from ``sender`` to us."""
     if len(sealed) < SEALING_OVERHEAD:
-        raise SealingError(f"a sealed message is at least {SEALING_OVERHEAD} bytes, got {len(sealed)}")
+        raise SealingError(
+            f"a sealed message is at least {SEALING_OVERHEAD} bytes, got {len(sealed)}"
+        )
     box = _box(recipient, sender)
     try:
         return bytes(box.decrypt(sealed))

@@ -49,7 +49,9 @@ class VerifyKey:
         try:
             nacl.signing.VerifyKey(self.encoded).verify(message, signature)
         except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError) as exc:
-            raise InvalidSignature(f"signature does not verify under key {self.encoded.hex()}") from exc
+            raise InvalidSignature(
+                f"signature does not verify under key {self.encoded.hex()}"
+            ) from exc
 
 
 class SigningKey:

@@ -68,7 +68,15 @@ def prove_decryption_share(
         return DecryptionShare(guardian, IDENTITY, None)
     share = mul(key_share, ciphertext.alpha)
     u = hedged_scalar(key_share, [target.election_hash, target.target_id, guardian], 0)
-    c = _challenge(target, guardian, base_mul(key_share), ciphertext, share, base_mul(u), mul(u, ciphertext.alpha))
+    c = _challenge(
+        target,
+        guardian,
+        base_mul(key_share),
+        ciphertext,
+        share,
+        base_mul(u),
+        mul(u, ciphertext.alpha),
+    )
     return DecryptionShare(guardian, share, CompactProof(c, secret_response(u, c, key_share)))
 
 
@@ -79,10 +87,16 @@ def verify_decryption_share(
     target: DecryptionTarget,
 ) -> None:
     """Raise :class:`ProofError` unless the share is ``z_ℓ·A`` for ``K̂_ℓ = z_ℓ·B`` (1F + 3V)."""
-    guardian, share, proof = decryption_share.guardian, decryption_share.share, decryption_share.proof
+    guardian, share, proof = (
+        decryption_share.guardian,
+        decryption_share.share,
+        decryption_share.proof,
+    )
     if ciphertext.alpha.is_identity():
         if not share.is_identity() or proof is not None:
-            raise ProofError(_PROOF, "share", "for an identity A the share must be the identity, unproved")
+            raise ProofError(
+                _PROOF, "share", "for an identity A the share must be the identity, unproved"
+            )
         return
     if proof is None:
         raise ProofError(_PROOF, "proof", f"guardian {guardian} gave no proof for its share")
@@ -91,4 +105,6 @@ def verify_decryption_share(
     a = base_mul(proof.response) + mul(proof.challenge, verification_key)
     b = mul(proof.response, ciphertext.alpha) + mul(proof.challenge, share)
     if _challenge(target, guardian, verification_key, ciphertext, share, a, b) != proof.challenge:
-        raise ProofError(_PROOF, "challenge", f"guardian {guardian}'s share does not match its proof")
+        raise ProofError(
+            _PROOF, "challenge", f"guardian {guardian}'s share does not match its proof"
+        )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from evote.crypto.elgamal import Ciphertext
+from evote.crypto.encoding import Value
 from evote.crypto.group import (
     SCALAR_BYTES,
     L,
@@ -48,7 +49,9 @@ class RangeProof:
 
     def encode(self) -> bytes:
         """Packed ``c_lo ‖ v_lo ‖ c_lo+1 ‖ v_lo+1 ‖ …``, 64 bytes per branch."""
-        return b"".join(c.encode() + v.encode() for c, v in zip(self.challenges, self.responses, strict=True))
+        return b"".join(
+            c.encode() + v.encode() for c, v in zip(self.challenges, self.responses, strict=True)
+        )
 
     @classmethod
     def decode(cls, data: bytes, branches: int) -> RangeProof:
@@ -57,9 +60,12 @@ class RangeProof:
             raise DecodeError(f"a range proof has 1 to {MAX_BRANCHES} branches, not {branches}")
         if len(data) != branches * BRANCH_BYTES:
             raise DecodeError(
-                f"a {branches}-branch range proof is {branches * BRANCH_BYTES} bytes, got {len(data)}"
+                f"a {branches}-branch range proof is {branches * BRANCH_BYTES} bytes, "
+                f"got {len(data)}"
             )
-        scalars = [Scalar.decode(data[i : i + SCALAR_BYTES]) for i in range(0, len(data), SCALAR_BYTES)]
+        scalars = [
+            Scalar.decode(data[i : i + SCALAR_BYTES]) for i in range(0, len(data), SCALAR_BYTES)
+        ]
         return cls(tuple(scalars[0::2]), tuple(scalars[1::2]))
 
 
@@ -111,7 +117,12 @@ def prove_range(
     _check_bounds(lo, hi)
     if not lo <= value <= hi:
         raise InvalidInput(f"cannot prove {value} ∈ [{lo}, {hi}]: the value is outside the range")
-    hedge = [statement.election_hash, statement.binding, statement.contest_index, statement.position]
+    hedge: list[Value] = [
+        statement.election_hash,
+        statement.binding,
+        statement.contest_index,
+        statement.position,
+    ]
     nonces: list[Scalar] = []
     challenges: list[Scalar] = []
     commitments_a: list[Point] = []
@@ -161,7 +172,9 @@ def verify_range(
         )
     alpha, beta = ciphertext.alpha, ciphertext.beta
     if alpha.is_identity():
-        raise ProofError(_PROOF, "alpha", "the ciphertext's α is the identity (no encryption nonce)")
+        raise ProofError(
+            _PROOF, "alpha", "the ciphertext's α is the identity (no encryption nonce)"
+        )
     commitments_a: list[Point] = []
     commitments_b: list[Point] = []
     challenge_sum = 0

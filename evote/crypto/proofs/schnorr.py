@@ -18,14 +18,16 @@ from evote.errors import InvalidInput, ProofError
 _PROOF = "coefficient knowledge"
 
 
-def _challenge(base_hash: bytes, guardian: int, coefficient: int, commitment: Point, h: Point) -> Scalar:
+def _challenge(
+    base_hash: bytes, guardian: int, coefficient: int, commitment: Point, h: Point
+) -> Scalar:
     return hash_to_scalar("pok-coefficient", base_hash, guardian, coefficient, commitment, h)
 
 
 def prove_coefficient(
     secret: Scalar, base_hash: bytes, guardian: int, coefficient: int
 ) -> tuple[Point, CompactProof]:
-    """Commit to ``secret`` as ``K = secret·B`` and prove knowledge of it. Returns ``(K, proof)``."""
+    """Commit to ``secret`` as ``K = secret·B`` and prove knowledge of it; ``(K, proof)``."""
     if secret.is_zero():
         raise InvalidInput("a key-ceremony coefficient must be non-zero")
     commitment = base_mul(secret)

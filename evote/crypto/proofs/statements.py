@@ -31,7 +31,9 @@ class RangeStatement:
     def __post_init__(self) -> None:
         if len(self.election_hash) != HASH_BYTES or len(self.binding) != HASH_BYTES:
             raise InvalidInput("election hash and ballot binding are 32-byte hashes")
-        if self.contest_index < 0 or (self.selection_index is not None and self.selection_index < 0):
+        if self.contest_index < 0 or (
+            self.selection_index is not None and self.selection_index < 0
+        ):
             raise InvalidInput("contest and selection indices are non-negative")
 
     @property

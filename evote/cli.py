@@ -1,0 +1,93 @@
+"""The ``evote`` command line. Thin: parse arguments, call the library, print."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from evote import __version__
+from evote.bench import crypto as crypto_bench
+from evote.errors import EvoteError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="evote")
+def main() -> None:
+    """evote: verifiable electronic voting for local elections and referendums."""
+
+
+@main.command()
+@click.option(
+    "--ballots",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Ballots of the reference manifest to encrypt and verify.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+def bench(ballots: int, as_json: bool) -> None:
+    """Measure primitive costs and per-ballot encrypt/verify on the reference manifest.
+
+    Figures are CPU time, best of several batches. The floor is the counted scalar
+    multiplications of one verification times the cost of one, measured in the same run.
+    """
+    console = Console(stderr=True)
+    with console.status(f"measuring primitives, then {ballots} ballots ..."):
+        result = crypto_bench.run(ballots)
+    if as_json:
+        click.echo(json.dumps(result.as_json_dict(), indent=2, sort_keys=True))
+        return
+    _print_bench(result)
+
+
+def _print_bench(result: crypto_bench.CryptoBenchmark) -> None:
+    console = Console()
+    primitives = Table(title="Primitive costs (CPU µs per call)")
+    primitives.add_column("operation")
+    primitives.add_column("µs", justify="right")
+    for field in dataclasses.fields(result.primitives):
+        value = getattr(result.primitives, field.name)
+        primitives.add_row(field.name.removesuffix("_us").replace("_", " "), f"{value:.1f}")
+    console.print(primitives)
+
+    figures = result.ballot
+    ballot = Table(title=f"Reference manifest, {figures.ballots} ballots (17 options, 3 contests)")
+    ballot.add_column("per ballot")
+    ballot.add_column("measured", justify="right")
+    ballot.add_column("floor", justify="right")
+    ballot.add_column("× floor", justify="right")
+    ballot.add_row("encrypt with proofs", f"{figures.encrypt_ms_per_ballot:.2f} ms", "", "")
+    ballot.add_row(
+        "verify proofs",
+        f"{figures.verify_ms_per_ballot:.2f} ms",
+        f"{figures.floor_verify_ms_per_ballot:.2f} ms",
+        f"{figures.verify_over_floor:.2f}",
+    )
+    ballot.add_row("decode and validate", f"{figures.decode_ms_per_ballot:.2f} ms", "", "")
+    ballot.add_row(
+        "decode + verify",
+        f"{figures.decode_ms_per_ballot + figures.verify_ms_per_ballot:.2f} ms",
+        f"{figures.floor_decode_and_verify_ms_per_ballot:.2f} ms",
+        f"{figures.decode_and_verify_over_floor:.2f}",
+    )
+    ballot.add_row("size", f"{figures.ballot_bytes} B", "", "")
+    console.print(ballot)
+    counts = figures.verify_counts
+    console.print(
+        f"verify performs {counts.fixed_base} fixed-base and {counts.variable_base} variable-base "
+        f"multiplications; decoding validates {figures.decode_counts.validations} points."
+    )
+
+
+def run() -> None:
+    """Entry point that turns evote errors into a message and exit status 1."""
+    try:
+        main(standalone_mode=True)
+    except EvoteError as error:
+        click.echo(f"error: {error.diagnostics()}", err=True)
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""The election layer: safe, high-level, pure domain logic over the crypto core."""
