@@ -11,7 +11,15 @@
     │   ├── ProofError               a zero-knowledge proof is invalid (names the field)
     │   ├── InvalidSignature         an Ed25519 signature does not verify
     │   ├── SealingError             a sealed message cannot be opened or is not for us
-    │   └── ShareError               a secret share disagrees with its public commitments
+    │   ├── ShareError               a secret share disagrees with its public commitments
+    │   ├── InclusionProofError      a leaf is not in the tree a checkpoint commits to
+    │   ├── ConsistencyError         a tree is not a prefix of a later one: the log rewrote history
+    │   ├── CheckpointError          a checkpoint or cosignature is bad, or short of quorum
+    │   └── RecordError              an exported election record is malformed or does not check out
+    ├── BoardError                   the bulletin board refused an operation; nothing was written
+    │   ├── EntryRejected            an entry breaks the envelope rules (kind, election, signatures)
+    │   ├── DuplicateEntry           the exact same entry bytes are already on the board
+    │   └── StoreCorrupted           stored data disagrees with its signed checkpoints
     ├── TallyOutOfRange              a decrypted total lies outside its bound: an integrity alarm
     ├── InvalidInput                 a caller passed an argument outside its documented domain
     └── BackendUnavailable           the installed libsodium lacks the functions evote needs
@@ -74,6 +82,42 @@ class SealingError(VerificationError):
 
 class ShareError(VerificationError):
     """A secret share is inconsistent with the dealer's public commitments."""
+
+
+class InclusionProofError(VerificationError):
+    """An inclusion proof does not place the leaf under the checkpoint's root."""
+
+
+class ConsistencyError(VerificationError):
+    """A consistency proof fails: the later tree does not extend the earlier one."""
+
+
+class CheckpointError(VerificationError):
+    """A checkpoint (signed note) or cosignature is malformed, badly signed, or short of quorum."""
+
+
+class RecordError(VerificationError):
+    """An exported record is malformed, incomplete, or disagrees with its own signatures."""
+
+
+class BoardError(EvoteError):
+    """The bulletin board refused an operation. Nothing was written."""
+
+
+class EntryRejected(BoardError):
+    """An entry breaks the board's envelope rules."""
+
+
+class DuplicateEntry(BoardError):
+    """The exact same entry bytes are already on the board, at ``index``."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"this exact entry is already on the board at index {index}")
+        self.index = index
+
+
+class StoreCorrupted(BoardError):
+    """The stored log disagrees with its own signed checkpoints; the store refuses to serve."""
 
 
 class TallyOutOfRange(EvoteError):

@@ -113,6 +113,22 @@ def decode(data: bytes) -> Decoded:
     return value
 
 
+def split_values(data: bytes) -> list[bytes]:
+    """Split a concatenation of TLV values into the exact bytes of each (not parsed further)."""
+    values = []
+    position = 0
+    while position < len(data):
+        if len(data) - position < _HEADER.size:
+            raise EncodingError("truncated TLV header")
+        _, length = _HEADER.unpack_from(data, position)
+        end = position + _HEADER.size + length
+        if length > MAX_PAYLOAD or end > len(data):
+            raise EncodingError(f"TLV length {length} runs past the end of the data")
+        values.append(data[position:end])
+        position = end
+    return values
+
+
 def _decode_at(data: bytes, start: int, limit: int) -> tuple[Decoded, int]:
     if limit - start < _HEADER.size:
         raise EncodingError("truncated TLV header")

@@ -1,0 +1,156 @@
+"""The public record: the board exported to a directory, and loaded back with every check.
+
+A record directory holds exactly two files:
+
+``entries.tlv``
+    the TLV text ``"evote-record/v1/entries"`` followed by every entry's stored bytes, in
+    index order (each entry is one self-delimiting TLV value).
+``checkpoints.tlv``
+    the TLV text ``"evote-record/v1/checkpoints"`` followed by one TLV ``bytes`` value per
+    checkpoint the log signed, by increasing size: the UTF-8 signed note with every witness
+    cosignature gathered.
+
+Every byte is covered: each entry by the Merkle root of every checkpoint at or after it (and
+by its own signatures), each checkpoint by the log's signature, each cosignature line by its
+witness's signature, and the last checkpoint covers the last entry. Loading re-checks all of
+it, so changing, adding, dropping or reordering any byte makes :func:`load_record` fail. What
+a record cannot show by itself is that it is the *latest* one: compare its last checkpoint
+with one that witnesses cosigned.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from evote.board.checkpoint import Checkpoint, check_every_signature
+from evote.board.entry import Entry, EntryRules
+from evote.board.log import BulletinBoard
+from evote.board.merkle import MerkleTree, leaf_hash
+from evote.board.note import SignedNote, parse_note
+from evote.board.store import LogStore, StoredEntry
+from evote.crypto import encoding
+from evote.crypto.signing import VerifyKey
+from evote.errors import DecodeError, EvoteError, RecordError
+
+ENTRIES_FILE: Final = "entries.tlv"
+CHECKPOINTS_FILE: Final = "checkpoints.tlv"
+_ENTRIES_HEADER: Final = "evote-record/v1/entries"
+_CHECKPOINTS_HEADER: Final = "evote-record/v1/checkpoints"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A loaded and fully checked record."""
+
+    origin: str
+    entries: tuple[Entry, ...]
+    checkpoints: tuple[tuple[Checkpoint, SignedNote], ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.entries)
+
+
+def export_record(board: BulletinBoard, directory: str | Path) -> None:
+    """Write the board's record into ``directory`` (created; it must not hold a record yet)."""
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (ENTRIES_FILE, CHECKPOINTS_FILE):
+        if (target / name).exists():
+            raise RecordError(f"{target / name} exists; export into a new directory")
+    entries = [encoding.encode(_ENTRIES_HEADER)]
+    entries.extend(board.entry(index) for index in range(board.size))
+    notes = [encoding.encode(_CHECKPOINTS_HEADER)]
+    notes.extend(encoding.encode(text.encode("utf-8")) for text in board.checkpoints())
+    _write_atomically(target / ENTRIES_FILE, b"".join(entries))
+    _write_atomically(target / CHECKPOINTS_FILE, b"".join(notes))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(path)
+
+
+def _read_values(path: Path, header: str) -> list[bytes]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise RecordError(f"cannot read {path}: {error.strerror}") from error
+    try:
+        values = encoding.split_values(data)
+        if not values or encoding.decode(values[0]) != header:
+            raise RecordError(f"{path} does not start with the header {header!r}")
+    except DecodeError as error:
+        raise RecordError(f"{path} is not a sequence of TLV values: {error}") from error
+    return values[1:]
+
+
+def load_record(
+    directory: str | Path,
+    origin: str,
+    log_key: VerifyKey,
+    rules: EntryRules,
+    witnesses: Mapping[str, VerifyKey],
+) -> Record:
+    """Read a record and check every entry, checkpoint and signature; raise :class:`RecordError`.
+
+    ``origin`` and ``log_key`` (and the witness keys) are trust roots from outside the record:
+    the election's manifest, checked against its published fingerprint.
+    """
+    root = Path(directory)
+    present = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+    if present != sorted([ENTRIES_FILE, CHECKPOINTS_FILE]):
+        raise RecordError(f"{root} must hold exactly {ENTRIES_FILE} and {CHECKPOINTS_FILE}")
+    entries: list[Entry] = []
+    tree = MerkleTree()
+    for index, data in enumerate(_read_values(root / ENTRIES_FILE, _ENTRIES_HEADER)):
+        try:
+            entries.append(rules.check(data))
+        except EvoteError as error:
+            raise RecordError(f"entry {index}: {error}") from error
+        tree.append(leaf_hash(data))
+    checkpoints: list[tuple[Checkpoint, SignedNote]] = []
+    previous = 0
+    for position, value in enumerate(_read_values(root / CHECKPOINTS_FILE, _CHECKPOINTS_HEADER)):
+        where = f"checkpoint {position}"
+        try:
+            note = parse_note(encoding.expect_bytes(encoding.decode(value), what=where).decode())
+            check_every_signature(note, origin, log_key, witnesses)
+            checkpoint = Checkpoint.parse(note.body)
+        except (EvoteError, UnicodeDecodeError) as error:
+            raise RecordError(f"{where}: {error}") from error
+        if checkpoint.origin != origin:
+            raise RecordError(f"{where} belongs to log {checkpoint.origin!r}")
+        if not previous < checkpoint.size <= tree.size:
+            raise RecordError(f"{where} has size {checkpoint.size}, out of order or past the end")
+        if checkpoint.root != tree.root(checkpoint.size):
+            raise RecordError(
+                f"{where}: the entries do not match its root (size {checkpoint.size})"
+            )
+        checkpoints.append((checkpoint, note))
+        previous = checkpoint.size
+    if previous != tree.size:
+        raise RecordError(f"entries {previous} to {tree.size - 1} are covered by no checkpoint")
+    return Record(origin, tuple(entries), tuple(checkpoints))
+
+
+def restore(record: Record, store: LogStore) -> None:
+    """Write a checked record into an empty store, checkpoint by checkpoint."""
+    if store.size():
+        raise RecordError("restore needs an empty store")
+    start = 0
+    for checkpoint, note in record.checkpoints:
+        batch = record.entries[start : checkpoint.size]
+        store.append(
+            [StoredEntry(e.encoded, leaf_hash(e.encoded), e.tracking_code) for e in batch],
+            note.text(),
+        )
+        start = checkpoint.size

@@ -1,0 +1,243 @@
+"""Where the board keeps its entries and checkpoints: the only I/O in ``evote.board``.
+
+One interface, two stores:
+
+* :class:`SqliteStore`, the embedded default: WAL journal, ``synchronous=FULL``. A batch of
+  entries and the checkpoint signed over them commit in **one** transaction, so nothing is
+  acknowledged, and no checkpoint exists, for data that is not on disk.
+* :class:`MemoryStore`, for tests and simulations: the same contract without durability.
+
+Stores hold bytes and do not check signatures; :class:`evote.board.log.BulletinBoard` checks
+what it stores and, on opening, checks what it finds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Protocol
+
+from evote.board.merkle import leaf_hash
+from evote.errors import BoardError, DuplicateEntry, StoreCorrupted
+
+SCHEMA_VERSION: Final = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An entry's bytes with its leaf hash and tracking code, as the store keeps them."""
+
+    encoded: bytes
+    leaf_hash: bytes
+    tracking_code: bytes
+
+
+class LogStore(Protocol):
+    """Append-only storage of entries and of the checkpoints signed over them."""
+
+    def size(self) -> int: ...
+
+    def leaf_hashes(self) -> Iterator[bytes]:
+        """Every stored leaf hash, in index order."""
+        ...
+
+    def entry(self, index: int) -> bytes: ...
+
+    def find(self, tracking_code: bytes) -> int | None:
+        """The index of the entry with this tracking code, if stored."""
+        ...
+
+    def append(self, entries: Sequence[StoredEntry], checkpoint: str) -> None:
+        """Store ``entries`` after the current end together with ``checkpoint``, atomically.
+
+        Raises :class:`DuplicateEntry` (nothing stored) if a tracking code is already present.
+        """
+        ...
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        """Every stored checkpoint note, as (size, text), by increasing size."""
+        ...
+
+    def replace_checkpoint(self, size: int, text: str) -> None:
+        """Store a checkpoint note with more signature lines (cosignatures) for ``size``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class MemoryStore:
+    """An in-memory :class:`LogStore` for tests and simulations."""
+
+    def __init__(self) -> None:
+        self._entries: list[StoredEntry] = []
+        self._index: dict[bytes, int] = {}
+        self._checkpoints: dict[int, str] = {}
+
+    def size(self) -> int:
+        return len(self._entries)
+
+    def leaf_hashes(self) -> Iterator[bytes]:
+        return (entry.leaf_hash for entry in list(self._entries))
+
+    def entry(self, index: int) -> bytes:
+        return self._entries[index].encoded
+
+    def find(self, tracking_code: bytes) -> int | None:
+        return self._index.get(tracking_code)
+
+    def append(self, entries: Sequence[StoredEntry], checkpoint: str) -> None:
+        _check_no_duplicates(entries, self.find)
+        start = len(self._entries)
+        for offset, entry in enumerate(entries):
+            self._index[entry.tracking_code] = start + offset
+        self._entries.extend(entries)
+        self._checkpoints[len(self._entries)] = checkpoint
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        return sorted(self._checkpoints.items())
+
+    def replace_checkpoint(self, size: int, text: str) -> None:
+        if size not in self._checkpoints:
+            raise BoardError(f"no checkpoint of size {size} to add signatures to")
+        self._checkpoints[size] = text
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _check_no_duplicates(
+    entries: Sequence[StoredEntry], find: Callable[[bytes], int | None]
+) -> None:
+    seen: dict[bytes, int] = {}
+    for position, entry in enumerate(entries):
+        if entry.tracking_code in seen:
+            raise DuplicateEntry(seen[entry.tracking_code])
+        seen[entry.tracking_code] = position
+        existing = find(entry.tracking_code)
+        if existing is not None:
+            raise DuplicateEntry(existing)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    idx INTEGER PRIMARY KEY,
+    encoded BLOB NOT NULL,
+    leaf_hash BLOB NOT NULL,
+    tracking_code BLOB NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+"""
+
+
+class SqliteStore:
+    """A durable :class:`LogStore` in one SQLite file (WAL, ``synchronous=FULL``).
+
+    One connection, guarded by a lock; a single writer is what the board needs, and readers in
+    other processes see consistent snapshots through WAL.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            self._check_schema_version()
+        except sqlite3.DatabaseError as error:
+            raise StoreCorrupted(f"cannot open board store {self.path}: {error}") from error
+        self._lock = threading.Lock()
+
+    def _check_schema_version(self) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+            )
+        elif row[0] != str(SCHEMA_VERSION):
+            raise StoreCorrupted(
+                f"{self.path} has board schema {row[0]}; this evote reads {SCHEMA_VERSION}"
+            )
+
+    def size(self) -> int:
+        with self._lock:
+            (count,) = self._db.execute("SELECT COUNT(*) FROM entries").fetchone()
+        return int(count)
+
+    def leaf_hashes(self) -> Iterator[bytes]:
+        with self._lock:
+            rows = self._db.execute("SELECT idx, leaf_hash FROM entries ORDER BY idx").fetchall()
+        for expected, (index, value) in enumerate(rows):
+            if index != expected:
+                raise StoreCorrupted(f"{self.path}: entry {expected} is missing")
+            yield bytes(value)
+
+    def entry(self, index: int) -> bytes:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT encoded, leaf_hash FROM entries WHERE idx = ?", (index,)
+            ).fetchone()
+        if row is None:
+            raise BoardError(f"no entry at index {index}")
+        encoded, stored_hash = bytes(row[0]), bytes(row[1])
+        if leaf_hash(encoded) != stored_hash:
+            raise StoreCorrupted(f"{self.path}: entry {index} does not match its leaf hash")
+        return encoded
+
+    def find(self, tracking_code: bytes) -> int | None:
+        with self._lock:
+            return self._find_unlocked(tracking_code)
+
+    def append(self, entries: Sequence[StoredEntry], checkpoint: str) -> None:
+        with self._lock:
+            _check_no_duplicates(entries, self._find_unlocked)
+            (start,) = self._db.execute("SELECT COUNT(*) FROM entries").fetchone()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT INTO entries (idx, encoded, leaf_hash, tracking_code) "
+                    "VALUES (?, ?, ?, ?)",
+                    [
+                        (start + offset, e.encoded, e.leaf_hash, e.tracking_code)
+                        for offset, e in enumerate(entries)
+                    ],
+                )
+                self._db.execute(
+                    "INSERT INTO checkpoints (size, note) VALUES (?, ?)",
+                    (start + len(entries), checkpoint),
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.Error as error:
+                self._db.execute("ROLLBACK")
+                raise BoardError(f"{self.path}: the append was not stored: {error}") from error
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _find_unlocked(self, tracking_code: bytes) -> int | None:
+        row = self._db.execute(
+            "SELECT idx FROM entries WHERE tracking_code = ?", (tracking_code,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        with self._lock:
+            rows = self._db.execute("SELECT size, note FROM checkpoints ORDER BY size").fetchall()
+        return [(int(size), str(note)) for size, note in rows]
+
+    def replace_checkpoint(self, size: int, text: str) -> None:
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE checkpoints SET note = ? WHERE size = ?", (text, size)
+            )
+        if cursor.rowcount != 1:
+            raise BoardError(f"no checkpoint of size {size} to add signatures to")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
