@@ -149,6 +149,12 @@ class BulletinBoard:
             raise BoardError(f"no entry {index}: the board has {self._tree.size}")
         return self._store.entry(index)
 
+    def entries(self, start: int, end: int) -> list[bytes]:
+        """The entries ``[start, end)``; ``end`` is clipped to the board's size."""
+        if not 0 <= start <= end:
+            raise BoardError(f"invalid entry range [{start}, {end})")
+        return self._store.entries(start, min(end, self._tree.size))
+
     def find(self, tracking_code: bytes) -> int | None:
         return self._store.find(tracking_code)
 

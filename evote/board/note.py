@@ -94,6 +94,8 @@ def parse_note(text: str) -> SignedNote:
     """Parse a signed note strictly; signatures are not verified here."""
     if len(text.encode("utf-8")) > MAX_NOTE_BYTES:
         raise CheckpointError(f"a note is at most {MAX_NOTE_BYTES} bytes")
+    if any(ord(character) < 0x20 and character != "\n" for character in text):
+        raise CheckpointError("a signed note cannot contain control characters")
     separator = text.rfind("\n\n")
     if separator < 0:
         raise CheckpointError("a signed note needs an empty line between body and signatures")

@@ -40,6 +40,7 @@ ENTRIES_FILE: Final = "entries.tlv"
 CHECKPOINTS_FILE: Final = "checkpoints.tlv"
 _ENTRIES_HEADER: Final = "evote-record/v1/entries"
 _CHECKPOINTS_HEADER: Final = "evote-record/v1/checkpoints"
+_EXPORT_PAGE: Final = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,8 @@ def export_record(board: BulletinBoard, directory: str | Path) -> None:
         if (target / name).exists():
             raise RecordError(f"{target / name} exists; export into a new directory")
     entries = [encoding.encode(_ENTRIES_HEADER)]
-    entries.extend(board.entry(index) for index in range(board.size))
+    for start in range(0, board.size, _EXPORT_PAGE):
+        entries.extend(board.entries(start, start + _EXPORT_PAGE))
     notes = [encoding.encode(_CHECKPOINTS_HEADER)]
     notes.extend(encoding.encode(text.encode("utf-8")) for text in board.checkpoints())
     _write_atomically(target / ENTRIES_FILE, b"".join(entries))

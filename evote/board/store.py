@@ -46,6 +46,10 @@ class LogStore(Protocol):
 
     def entry(self, index: int) -> bytes: ...
 
+    def entries(self, start: int, end: int) -> list[bytes]:
+        """The entries ``[start, end)``, in index order."""
+        ...
+
     def find(self, tracking_code: bytes) -> int | None:
         """The index of the entry with this tracking code, if stored."""
         ...
@@ -83,7 +87,12 @@ class MemoryStore:
         return (entry.leaf_hash for entry in list(self._entries))
 
     def entry(self, index: int) -> bytes:
+        if not 0 <= index < len(self._entries):
+            raise BoardError(f"no entry at index {index}")
         return self._entries[index].encoded
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        return [entry.encoded for entry in self._entries[start:end]]
 
     def find(self, tracking_code: bytes) -> int | None:
         return self._index.get(tracking_code)
@@ -178,16 +187,24 @@ class SqliteStore:
             yield bytes(value)
 
     def entry(self, index: int) -> bytes:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT encoded, leaf_hash FROM entries WHERE idx = ?", (index,)
-            ).fetchone()
-        if row is None:
+        found = self.entries(index, index + 1)
+        if not found:
             raise BoardError(f"no entry at index {index}")
-        encoded, stored_hash = bytes(row[0]), bytes(row[1])
-        if leaf_hash(encoded) != stored_hash:
-            raise StoreCorrupted(f"{self.path}: entry {index} does not match its leaf hash")
-        return encoded
+        return found[0]
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT idx, encoded, leaf_hash FROM entries WHERE idx >= ? AND idx < ? "
+                "ORDER BY idx",
+                (start, end),
+            ).fetchall()
+        result = []
+        for index, encoded, stored_hash in rows:
+            if leaf_hash(bytes(encoded)) != bytes(stored_hash):
+                raise StoreCorrupted(f"{self.path}: entry {index} does not match its leaf hash")
+            result.append(bytes(encoded))
+        return result
 
     def find(self, tracking_code: bytes) -> int | None:
         with self._lock:

@@ -1,8 +1,8 @@
 """Reading a small tally off ``T = tally·B`` by baby-step giant-step (crypto spec §3.9.4).
 
 The table ``{j·B: j}`` for ``j < m`` is built once per process and per size, and shared by
-every option of every contest. Its size follows the bound: ``m`` is the power of two at or
-above ``√(bound + 1)``, between 2^6 and 2^16 (2^16 entries take about 9 MiB). A tally outside
+every option of every contest. Its size follows the bound: ``m`` is the smallest power of two
+with ``m² > bound``, between 2^6 and 2^16 (2^16 entries take about 9 MiB). A tally outside
 ``[0, bound]`` raises :class:`TallyOutOfRange`: it is never clamped.
 
 A verifier never needs this: it checks ``tally·B = T`` with one multiplication.
@@ -11,7 +11,6 @@ A verifier never needs this: it checks ``tally·B = T`` with one multiplication.
 from __future__ import annotations
 
 import functools
-import math
 from typing import Final
 
 from evote.crypto.group import IDENTITY, Point, Scalar, base_mul, small_multiple
@@ -38,7 +37,8 @@ def table_bits(bound: int) -> int:
     """The table size (in bits) used for tallies up to ``bound``."""
     if not 0 <= bound <= MAX_BOUND:
         raise InvalidInput(f"a tally bound must lie in [0, {MAX_BOUND}], got {bound}")
-    wanted = max(1, math.isqrt(bound) + 1).bit_length()
+    # The smallest m = 2^bits with m² > bound, so that at most m giant steps are needed.
+    wanted = (bound.bit_length() + 1) // 2
     return min(MAX_TABLE_BITS, max(MIN_TABLE_BITS, wanted))
 
 
