@@ -40,6 +40,8 @@ LIST: Final = 0x08
 
 #: Payloads longer than this are refused when decoding (a denial-of-service guard).
 MAX_PAYLOAD: Final = 1 << 30
+#: Lists nest at most this deep, both ways (evote's own structures nest fewer than 8 levels).
+MAX_DEPTH: Final = 32
 
 _HEADER = struct.Struct(">BI")
 
@@ -50,14 +52,11 @@ Value = str | bytes | int | Point | Scalar | Sequence["Value"]
 def encode(value: Value) -> bytes:
     """The canonical TLV encoding of ``value``."""
     parts: list[bytes] = []
-    try:
-        _encode_into(value, parts)
-    except RecursionError as exc:
-        raise InvalidInput("value is nested too deeply to encode") from exc
+    _encode_into(value, parts, 0)
     return b"".join(parts)
 
 
-def _encode_into(value: Value, out: list[bytes]) -> None:
+def _encode_into(value: Value, out: list[bytes], depth: int) -> None:
     # bool is an int subclass; refuse it so True and 1 cannot be confused by accident.
     if isinstance(value, bool):
         raise InvalidInput("booleans have no canonical encoding; use 0 or 1 explicitly")
@@ -86,9 +85,11 @@ def _encode_into(value: Value, out: list[bytes]) -> None:
         out.append(_HEADER.pack(TEXT, len(payload)))
         out.append(payload)
     elif isinstance(value, list | tuple):
+        if depth >= MAX_DEPTH:
+            raise InvalidInput(f"lists nest at most {MAX_DEPTH} levels deep")
         inner: list[bytes] = []
         for item in value:
-            _encode_into(item, inner)
+            _encode_into(item, inner, depth + 1)
         body = b"".join(inner)
         out.append(_HEADER.pack(LIST, len(body)))
         out.append(body)
@@ -104,10 +105,7 @@ def decode(data: bytes) -> Decoded:
     """Parse exactly one canonical TLV value; anything else raises :class:`DecodeError`."""
     if not isinstance(data, bytes):
         raise EncodingError(f"TLV input must be bytes, got {type(data).__name__}")
-    try:
-        value, end = _decode_at(data, 0, len(data))
-    except RecursionError as exc:  # adversarial nesting must not escape as a RuntimeError
-        raise EncodingError("TLV lists are nested too deeply") from exc
+    value, end = _decode_at(data, 0, len(data), 0)
     if end != len(data):
         raise EncodingError(f"{len(data) - end} trailing bytes after the TLV value")
     return value
@@ -129,7 +127,7 @@ def split_values(data: bytes) -> list[bytes]:
     return values
 
 
-def _decode_at(data: bytes, start: int, limit: int) -> tuple[Decoded, int]:
+def _decode_at(data: bytes, start: int, limit: int, depth: int) -> tuple[Decoded, int]:
     if limit - start < _HEADER.size:
         raise EncodingError("truncated TLV header")
     kind, length = _HEADER.unpack_from(data, start)
@@ -139,10 +137,12 @@ def _decode_at(data: bytes, start: int, limit: int) -> tuple[Decoded, int]:
         raise EncodingError(f"TLV length {length} runs past the end of its container")
     payload = data[body_start:end]
     if kind == LIST:
+        if depth >= MAX_DEPTH:
+            raise EncodingError(f"TLV lists nest at most {MAX_DEPTH} levels deep")
         items: list[Decoded] = []
         position = body_start
         while position < end:
-            item, position = _decode_at(data, position, end)
+            item, position = _decode_at(data, position, end, depth + 1)
             items.append(item)
         return items, end
     return _decode_scalar_value(kind, payload), end

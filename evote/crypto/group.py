@@ -113,6 +113,9 @@ class Scalar:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Scalar is immutable")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Scalar is immutable")
+
     @classmethod
     def decode(cls, data: bytes) -> Scalar:
         """Parse a canonical scalar (R3): exactly 32 bytes, little-endian, below L."""
@@ -213,6 +216,9 @@ class Point:
         return point
 
     def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Point is immutable")
+
+    def __delattr__(self, name: str) -> None:
         raise AttributeError("Point is immutable")
 
     @classmethod

@@ -224,7 +224,9 @@ def test_selection_nonce_is_deterministic() -> None:
         (ELECTION_HASH, BINDING, SEED, 0, 1),
     ],
 )
-def test_selection_nonce_depends_on_every_input(changed: tuple[bytes, bytes, bytes, int, int]) -> None:
+def test_selection_nonce_depends_on_every_input(
+    changed: tuple[bytes, bytes, bytes, int, int],
+) -> None:
     assert selection_nonce(*changed) != selection_nonce(ELECTION_HASH, BINDING, SEED, 0, 0)
 
 

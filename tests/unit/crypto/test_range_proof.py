@@ -84,13 +84,20 @@ def _expect_failure(field: str, proved: Proved, **changes: object) -> None:
 
 
 def _challenge(
-    statement: RangeStatement, lo: int, hi: int, ciphertext: Ciphertext, a: list[Point], b: list[Point]
+    statement: RangeStatement,
+    lo: int,
+    hi: int,
+    ciphertext: Ciphertext,
+    a: list[Point],
+    b: list[Point],
 ) -> Scalar:
     """The challenge exactly as §5.4 lists its inputs, independently of the implementation."""
     label: Literal["range-selection", "range-contest"] = (
         "range-contest" if statement.selection_index is None else "range-selection"
     )
-    position: int | str = "contest" if statement.selection_index is None else statement.selection_index
+    position: int | str = (
+        "contest" if statement.selection_index is None else statement.selection_index
+    )
     return hash_to_scalar(
         label,
         statement.election_hash,
@@ -142,7 +149,9 @@ def _run_prover(
     return RangeProof(tuple(challenges), responses)
 
 
-def _with_branch(proof: RangeProof, index: int, *, c: Scalar | None = None, v: Scalar | None = None) -> RangeProof:
+def _with_branch(
+    proof: RangeProof, index: int, *, c: Scalar | None = None, v: Scalar | None = None
+) -> RangeProof:
     challenges = list(proof.challenges)
     responses = list(proof.responses)
     if c is not None:
@@ -155,12 +164,16 @@ def _with_branch(proof: RangeProof, index: int, *, c: Scalar | None = None, v: S
 # --- honest proofs ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "lo", "hi"), [(0, 0, 1), (1, 0, 1), (0, 0, 3), (2, 0, 3), (3, 0, 3)])
+@pytest.mark.parametrize(
+    ("value", "lo", "hi"), [(0, 0, 1), (1, 0, 1), (0, 0, 3), (2, 0, 3), (3, 0, 3)]
+)
 def test_honest_selection_proof_verifies(value: int, lo: int, hi: int) -> None:
     _prove(value, lo, hi).verify()
 
 
-@pytest.mark.parametrize(("value", "lo", "hi"), [(0, 0, 3), (3, 0, 3), (1, 1, 1), (2, 2, 4), (4, 2, 4)])
+@pytest.mark.parametrize(
+    ("value", "lo", "hi"), [(0, 0, 3), (3, 0, 3), (1, 1, 1), (2, 2, 4), (4, 2, 4)]
+)
 def test_honest_contest_proof_on_a_sum_verifies(value: int, lo: int, hi: int) -> None:
     # A contest proof is made on the homomorphic sum with the summed nonce (§3.6.3).
     votes = [1] * value + [0] * (5 - value)
@@ -464,7 +477,9 @@ def test_ballot_a_proof_under_ballot_b_binding_fails() -> None:
 
 def test_copied_contest_proof_under_another_binding_fails() -> None:
     ballot_a = _prove(1, 0, 1, CONTEST)
-    _expect_failure("challenge", ballot_a, statement=dataclasses.replace(CONTEST, binding=BINDING_B))
+    _expect_failure(
+        "challenge", ballot_a, statement=dataclasses.replace(CONTEST, binding=BINDING_B)
+    )
 
 
 # --- encoding --------------------------------------------------------------------------------
@@ -487,7 +502,9 @@ def _replace_scalar(data: bytes, slot: int, value: int) -> bytes:
 def test_non_canonical_scalar_plus_l_is_rejected_by_decode(branch: int, which: str) -> None:
     # R3: c_j + L or v_j + L would verify the same in libsodium; decode must refuse it.
     proved = _prove(1, 0, 1)
-    scalar = proved.proof.challenges[branch] if which == "challenge" else proved.proof.responses[branch]
+    scalar = (
+        proved.proof.challenges[branch] if which == "challenge" else proved.proof.responses[branch]
+    )
     slot = 2 * branch + (0 if which == "challenge" else 1)
     with pytest.raises(NonCanonicalScalar):
         RangeProof.decode(_replace_scalar(proved.proof.encode(), slot, scalar.value + L), 2)

@@ -147,7 +147,9 @@ def build_vectors() -> dict[str, object]:
         valid("empty text", j_text(""), header(0x01, 0)),
         valid("ascii text", j_text("evote/v1"), bytes.fromhex("01 00000008") + b"evote/v1"),
         valid("NFC text, 2-byte UTF-8", j_text("\u00e9"), bytes.fromhex("01 00000002 c3a9")),
-        valid("text, 3- and 4-byte UTF-8", j_text("\u6295\U0001f5f3"), tlv_text("\u6295\U0001f5f3")),
+        valid(
+            "text, 3- and 4-byte UTF-8", j_text("\u6295\U0001f5f3"), tlv_text("\u6295\U0001f5f3")
+        ),
         valid("empty bytes", j_bytes(b""), bytes.fromhex("02 00000000")),
         valid("bytes 00 ff", j_bytes(b"\x00\xff"), bytes.fromhex("02 00000002 00ff")),
         valid("bytes, 32 zeros", j_bytes(bytes(32)), tlv_bytes(bytes(32))),
@@ -183,7 +185,9 @@ def build_vectors() -> dict[str, object]:
         ),
         valid(
             "hash transcript prefix (H_P shape)",
-            j_list(*(j_text(t) for t in params), j_point(b), j_uint(L), j_text("sha512-tlv"), j_uint(1)),
+            j_list(
+                *(j_text(t) for t in params), j_point(b), j_uint(L), j_text("sha512-tlv"), j_uint(1)
+            ),
             tlv_list(
                 *(tlv_text(t) for t in params),
                 tlv_point(b),
@@ -197,11 +201,17 @@ def build_vectors() -> dict[str, object]:
     invalid_encodings = [
         invalid("empty input", b"", "EncodingError"),
         invalid("truncated header (4 bytes)", bytes.fromhex("03000000"), "EncodingError"),
-        invalid("truncated header inside a list", bytes.fromhex("08 00000003 030000"), "EncodingError"),
+        invalid(
+            "truncated header inside a list", bytes.fromhex("08 00000003 030000"), "EncodingError"
+        ),
         invalid("trailing byte", bytes.fromhex("03 00000000 00"), "EncodingError"),
         invalid("two values", tlv_uint(1) + tlv_uint(2), "EncodingError"),
-        invalid("uint with leading zero byte (0)", bytes.fromhex("03 00000001 00"), "EncodingError"),
-        invalid("uint with leading zero byte (1)", bytes.fromhex("03 00000002 0001"), "EncodingError"),
+        invalid(
+            "uint with leading zero byte (0)", bytes.fromhex("03 00000001 00"), "EncodingError"
+        ),
+        invalid(
+            "uint with leading zero byte (1)", bytes.fromhex("03 00000002 0001"), "EncodingError"
+        ),
         invalid("unknown type 0x00", bytes.fromhex("00 00000000"), "EncodingError"),
         invalid("reserved type 0x06", bytes.fromhex("06 00000001 01"), "EncodingError"),
         invalid("reserved type 0x07", bytes.fromhex("07 00000001 01"), "EncodingError"),
@@ -212,6 +222,11 @@ def build_vectors() -> dict[str, object]:
         invalid(
             "item runs past its list (bytes exist after the list)",
             bytes.fromhex("08 00000005 02 00000001 aa"),
+            "EncodingError",
+        ),
+        invalid(
+            "item runs past its list; the overrun bytes would parse as the next item",
+            tlv_list(header(0x08, 5) + header(0x02, 5) + tlv_uint(0)),
             "EncodingError",
         ),
         invalid("invalid UTF-8 (0xff)", bytes.fromhex("01 00000001 ff"), "EncodingError"),
