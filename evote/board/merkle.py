@@ -151,17 +151,19 @@ def verify_consistency(
         _check_hash(node, f"proof[{position}]", ConsistencyError)
     if not 0 <= old_size <= new_size:
         raise ConsistencyError(f"a log cannot shrink from size {old_size} to size {new_size}")
-    if old_size == new_size:
-        if proof:
-            raise ConsistencyError("the proof between two trees of the same size must be empty")
-        if old_root != new_root:
-            raise ConsistencyError(f"two different roots for the same size {new_size}: a fork")
-        return
     if old_size == 0:
         if proof:
             raise ConsistencyError("the proof from the empty tree must be empty")
         if old_root != EMPTY_ROOT:
             raise ConsistencyError("the root of the empty tree is SHA-256 of nothing")
+        if new_size == 0 and new_root != EMPTY_ROOT:
+            raise ConsistencyError("the root of the empty tree is SHA-256 of nothing")
+        return
+    if old_size == new_size:
+        if proof:
+            raise ConsistencyError("the proof between two trees of the same size must be empty")
+        if old_root != new_root:
+            raise ConsistencyError(f"two different roots for the same size {new_size}: a fork")
         return
     if not proof:
         raise ConsistencyError(f"an empty proof cannot link size {old_size} to size {new_size}")
