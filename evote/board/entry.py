@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from evote.board.merkle import leaf_hash
 from evote.crypto import encoding
 from evote.crypto.signing import SIGNATURE_BYTES, VERIFY_KEY_BYTES, SigningKey, VerifyKey
 from evote.errors import DecodeError, EntryRejected, InvalidInput, InvalidSignature
@@ -105,8 +106,12 @@ class Entry:
 
     @property
     def tracking_code(self) -> bytes:
-        """SHA-256 of the stored bytes: what a voter or observer uses to find the entry."""
-        return hashlib.sha256(self.encoded).digest()
+        """The entry's Merkle leaf hash, ``SHA-256(0x00 ‖ stored bytes)``.
+
+        What a voter or observer uses to find the entry, and what its inclusion proof starts
+        from; the store indexes entries by it, so the rebuilt tree checks the index too.
+        """
+        return leaf_hash(self.encoded)
 
     @property
     def signers(self) -> tuple[VerifyKey, ...]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from evote.board.checkpoint import Checkpoint, cosignature_time, open_checkpoint, sign_checkpoint
 from evote.board.entry import EntryRules
-from evote.board.merkle import MerkleTree, leaf_hash
+from evote.board.merkle import MerkleTree
 from evote.board.note import NoteSignature, parse_note
 from evote.board.store import LogStore, StoredEntry
 from evote.crypto.signing import SigningKey, VerifyKey
@@ -101,8 +101,9 @@ class BulletinBoard:
         """Check and durably append a batch; returns once it is committed."""
         if not entries:
             raise EntryRejected("an append needs at least one entry")
-        parsed = [self.rules.check(data) for data in entries]
-        stored = [StoredEntry(e.encoded, leaf_hash(e.encoded), e.tracking_code) for e in parsed]
+        stored = [StoredEntry.of(self.rules.check(data).encoded) for data in entries]
+        if len({entry.leaf_hash for entry in stored}) != len(stored):
+            raise EntryRejected("the batch holds the same entry twice")
         with self._lock:
             start = self._tree.size
             for entry in stored:

@@ -84,7 +84,7 @@ class SignedNote:
 def check_body(body: str) -> None:
     if not body or not body.endswith("\n"):
         raise CheckpointError("a note body is one or more lines, each ending in a newline")
-    if "\n\n" in body:
+    if "" in body.split("\n")[:-1]:
         raise CheckpointError("a note body cannot contain an empty line")
     if any(ord(character) < 0x20 and character != "\n" for character in body):
         raise CheckpointError("a note body cannot contain control characters")
@@ -92,7 +92,11 @@ def check_body(body: str) -> None:
 
 def parse_note(text: str) -> SignedNote:
     """Parse a signed note strictly; signatures are not verified here."""
-    if len(text.encode("utf-8")) > MAX_NOTE_BYTES:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as error:
+        raise CheckpointError("a note must be valid UTF-8 text") from error
+    if size > MAX_NOTE_BYTES:
         raise CheckpointError(f"a note is at most {MAX_NOTE_BYTES} bytes")
     if any(ord(character) < 0x20 and character != "\n" for character in text):
         raise CheckpointError("a signed note cannot contain control characters")

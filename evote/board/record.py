@@ -13,9 +13,11 @@ A record directory holds exactly two files:
 Every byte is covered: each entry by the Merkle root of every checkpoint at or after it (and
 by its own signatures), each checkpoint by the log's signature, each cosignature line by its
 witness's signature, and the last checkpoint covers the last entry. Loading re-checks all of
-it, so changing, adding, dropping or reordering any byte makes :func:`load_record` fail. What
-a record cannot show by itself is that it is the *latest* one: compare its last checkpoint
-with one that witnesses cosigned.
+it, so changing, adding or reordering any byte, or dropping an entry, makes
+:func:`load_record` fail. Two things a record cannot show by itself: that it is the *latest*
+one (compare its last checkpoint with one that witnesses cosigned), and that no intermediate
+checkpoint was left out (each is an independent signed statement; receipts and witnesses
+hold the ones they were given, and a consistency proof links any of them to the record).
 """
 
 from __future__ import annotations
@@ -152,7 +154,7 @@ def restore(record: Record, store: LogStore) -> None:
     for checkpoint, note in record.checkpoints:
         batch = record.entries[start : checkpoint.size]
         store.append(
-            [StoredEntry(e.encoded, leaf_hash(e.encoded), e.tracking_code) for e in batch],
+            [StoredEntry.of(entry.encoded) for entry in batch],
             note.text(),
         )
         start = checkpoint.size

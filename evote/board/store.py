@@ -28,11 +28,18 @@ SCHEMA_VERSION: Final = 1
 
 @dataclass(frozen=True, slots=True)
 class StoredEntry:
-    """An entry's bytes with its leaf hash and tracking code, as the store keeps them."""
+    """An entry's bytes with its leaf hash (also its tracking code), as the store keeps them."""
 
     encoded: bytes
     leaf_hash: bytes
-    tracking_code: bytes
+
+    @classmethod
+    def of(cls, encoded: bytes) -> StoredEntry:
+        return cls(encoded, leaf_hash(encoded))
+
+    @property
+    def tracking_code(self) -> bytes:
+        return self.leaf_hash
 
 
 class LogStore(Protocol):
@@ -51,13 +58,14 @@ class LogStore(Protocol):
         ...
 
     def find(self, tracking_code: bytes) -> int | None:
-        """The index of the entry with this tracking code, if stored."""
+        """The index of the entry with this tracking code (leaf hash), if stored."""
         ...
 
     def append(self, entries: Sequence[StoredEntry], checkpoint: str) -> None:
         """Store ``entries`` after the current end together with ``checkpoint``, atomically.
 
-        Raises :class:`DuplicateEntry` (nothing stored) if a tracking code is already present.
+        Raises :class:`DuplicateEntry` (nothing stored) if an entry is already present, and
+        :class:`BoardError` for an empty batch or one that holds the same entry twice.
         """
         ...
 
@@ -101,7 +109,7 @@ class MemoryStore:
         _check_no_duplicates(entries, self.find)
         start = len(self._entries)
         for offset, entry in enumerate(entries):
-            self._index[entry.tracking_code] = start + offset
+            self._index[entry.leaf_hash] = start + offset
         self._entries.extend(entries)
         self._checkpoints[len(self._entries)] = checkpoint
 
@@ -120,12 +128,12 @@ class MemoryStore:
 def _check_no_duplicates(
     entries: Sequence[StoredEntry], find: Callable[[bytes], int | None]
 ) -> None:
-    seen: dict[bytes, int] = {}
-    for position, entry in enumerate(entries):
-        if entry.tracking_code in seen:
-            raise DuplicateEntry(seen[entry.tracking_code])
-        seen[entry.tracking_code] = position
-        existing = find(entry.tracking_code)
+    if not entries:
+        raise BoardError("an append needs at least one entry")
+    if len({entry.leaf_hash for entry in entries}) != len(entries):
+        raise BoardError("the batch holds the same entry twice")
+    for entry in entries:
+        existing = find(entry.leaf_hash)
         if existing is not None:
             raise DuplicateEntry(existing)
 
@@ -135,8 +143,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
     idx INTEGER PRIMARY KEY,
     encoded BLOB NOT NULL,
-    leaf_hash BLOB NOT NULL,
-    tracking_code BLOB NOT NULL UNIQUE
+    leaf_hash BLOB NOT NULL UNIQUE
 );
 CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
 """
@@ -217,12 +224,8 @@ class SqliteStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(
-                    "INSERT INTO entries (idx, encoded, leaf_hash, tracking_code) "
-                    "VALUES (?, ?, ?, ?)",
-                    [
-                        (start + offset, e.encoded, e.leaf_hash, e.tracking_code)
-                        for offset, e in enumerate(entries)
-                    ],
+                    "INSERT INTO entries (idx, encoded, leaf_hash) VALUES (?, ?, ?)",
+                    [(start + offset, e.encoded, e.leaf_hash) for offset, e in enumerate(entries)],
                 )
                 self._db.execute(
                     "INSERT INTO checkpoints (size, note) VALUES (?, ?)",
@@ -238,7 +241,7 @@ class SqliteStore:
 
     def _find_unlocked(self, tracking_code: bytes) -> int | None:
         row = self._db.execute(
-            "SELECT idx FROM entries WHERE tracking_code = ?", (tracking_code,)
+            "SELECT idx FROM entries WHERE leaf_hash = ?", (tracking_code,)
         ).fetchone()
         return None if row is None else int(row[0])
 
