@@ -1,25 +1,17 @@
-"""The ``evote`` command line. Thin: parse arguments, call the library, print."""
+"""``evote bench``: benchmarks that print figures."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from evote import __version__
 from evote.bench import board as board_bench
 from evote.bench import crypto as crypto_bench
-from evote.errors import EvoteError
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="evote")
-def main() -> None:
-    """evote: verifiable electronic voting for local elections and referendums."""
+from evote.cli import main
 
 
 @main.group(invoke_without_command=True)
@@ -114,12 +106,3 @@ def _print_bench(result: crypto_bench.CryptoBenchmark) -> None:
         f"verify performs {counts.fixed_base} fixed-base and {counts.variable_base} variable-base "
         f"multiplications; decoding validates {figures.decode_counts.validations} points."
     )
-
-
-def run() -> None:
-    """Entry point that turns evote errors into a message and exit status 1."""
-    try:
-        main(standalone_mode=True)
-    except EvoteError as error:
-        click.echo(f"error: {error.diagnostics()}", err=True)
-        sys.exit(1)

@@ -1,0 +1,214 @@
+"""The tally: homomorphic aggregates, guardians' decryption shares, and the decrypted counts.
+
+For every part of every contest and every option, the aggregate ``(A, Bc)`` is the sum of the
+counted ballots' ciphertexts (crypto spec §3.8). Guardians publish ``M_ℓ = z_ℓ·A`` with a
+Chaum–Pedersen proof bound to ``H_E`` and to the target ``tally/<part>/<option>``; any ``t``
+shares combine to ``tally·B = Bc − M`` (§3.9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from evote.crypto import encoding
+from evote.crypto.elgamal import CIPHERTEXT_BYTES, ZERO_CIPHERTEXT, Ciphertext
+from evote.crypto.group import POINT_BYTES, Point
+from evote.crypto.proofs.chaum_pedersen import DecryptionShare
+from evote.crypto.proofs.compact import CompactProof
+from evote.crypto.proofs.statements import DecryptionTarget
+from evote.election.ballot import EncryptedBallot
+from evote.election.context import ElectionContext
+from evote.election.manifest import Manifest
+from evote.errors import DecodeError
+
+TALLY_TAG: Final = "evote/v1/tally"
+SHARES_TAG: Final = "evote/v1/decryption-share"
+RESULT_TAG: Final = "evote/v1/result"
+
+#: Aggregates (or counts, or shares) per ballot part, per option, in manifest order.
+PerPart = dict[str, tuple[Ciphertext, ...]]
+
+
+def all_parts(manifest: Manifest) -> list[str]:
+    return [part for contest in manifest.contests for part in contest.parts()]
+
+
+def target(context: ElectionContext, part: str, option: int) -> DecryptionTarget:
+    return DecryptionTarget(context.extended_hash, f"tally/{part}/{option}".encode())
+
+
+def aggregate(manifest: Manifest, ballots: Iterable[EncryptedBallot]) -> PerPart:
+    """Sum the ciphertexts of the given (counted) ballots per part and option."""
+    totals: dict[str, list[Ciphertext]] = {}
+    for part in all_parts(manifest):
+        contest, district = manifest.part(part)
+        totals[part] = [ZERO_CIPHERTEXT] * len(contest.options(district))
+    for ballot in ballots:
+        for part, encrypted in zip(
+            manifest.style(ballot.style).parts, ballot.contests, strict=True
+        ):
+            sums = totals[part]
+            for option, selection in enumerate(encrypted.selections):
+                sums[option] = sums[option] + selection.ciphertext
+    return {part: tuple(sums) for part, sums in totals.items()}
+
+
+def _decode_point(data: bytes, what: str) -> Point:
+    return Point.decode(encoding.expect_bytes(data, POINT_BYTES, what=what), allow_identity=True)
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedTally:
+    """The aggregates, and which board entries were counted (leaf indices, ascending)."""
+
+    counted: tuple[int, ...]
+    totals: PerPart
+
+    def to_tlv(self) -> bytes:
+        return encoding.encode(
+            [
+                TALLY_TAG,
+                list(self.counted),
+                [
+                    [part, [c.encode() for c in ciphertexts]]
+                    for part, ciphertexts in self.totals.items()
+                ],
+            ]
+        )
+
+    @classmethod
+    def from_tlv(cls, data: bytes, manifest: Manifest) -> EncryptedTally:
+        fields = encoding.expect_list(encoding.decode(data), 3, what="tally")
+        if fields[0] != TALLY_TAG:
+            raise DecodeError("not an evote v1 encrypted tally")
+        counted = tuple(
+            encoding.expect_int(i, what="tally.counted")
+            for i in encoding.expect_list(fields[1], what="tally.counted")
+        )
+        parts = all_parts(manifest)
+        items = encoding.expect_list(fields[2], len(parts), what="tally.totals")
+        totals: dict[str, tuple[Ciphertext, ...]] = {}
+        for part, item in zip(parts, items, strict=True):
+            name, values = encoding.expect_list(item, 2, what="tally.part")
+            if name != part:
+                raise DecodeError(f"tally: expected part {part!r}, got {name!r}")
+            contest, district = manifest.part(part)
+            ciphertexts = []
+            for value in encoding.expect_list(values, len(contest.options(district)), what=part):
+                raw = encoding.expect_bytes(value, CIPHERTEXT_BYTES, what=part)
+                ciphertexts.append(
+                    Ciphertext(
+                        _decode_point(raw[:POINT_BYTES], part),
+                        _decode_point(raw[POINT_BYTES:], part),
+                    )
+                )
+            totals[part] = tuple(ciphertexts)
+        return cls(counted, totals)
+
+
+@dataclass(frozen=True, slots=True)
+class GuardianShares:
+    """One guardian's decryption shares of every aggregate, with proofs."""
+
+    guardian: int
+    shares: dict[str, tuple[DecryptionShare, ...]]
+
+    def to_tlv(self) -> bytes:
+        return encoding.encode(
+            [
+                SHARES_TAG,
+                self.guardian,
+                [
+                    [
+                        part,
+                        [
+                            [s.share.encode(), b"" if s.proof is None else s.proof.encode()]
+                            for s in shares
+                        ],
+                    ]
+                    for part, shares in self.shares.items()
+                ],
+            ]
+        )
+
+    @classmethod
+    def from_tlv(cls, data: bytes, manifest: Manifest) -> GuardianShares:
+        fields = encoding.expect_list(encoding.decode(data), 3, what="shares")
+        if fields[0] != SHARES_TAG:
+            raise DecodeError("not an evote v1 decryption-share entry")
+        guardian = encoding.expect_int(fields[1], what="shares.guardian")
+        parts = all_parts(manifest)
+        items = encoding.expect_list(fields[2], len(parts), what="shares.parts")
+        shares: dict[str, tuple[DecryptionShare, ...]] = {}
+        for part, item in zip(parts, items, strict=True):
+            name, values = encoding.expect_list(item, 2, what="shares.part")
+            if name != part:
+                raise DecodeError(f"shares: expected part {part!r}, got {name!r}")
+            contest, district = manifest.part(part)
+            decoded = []
+            for value in encoding.expect_list(values, len(contest.options(district)), what=part):
+                point, proof = encoding.expect_list(value, 2, what=part)
+                proof_bytes = encoding.expect_bytes(proof, what=part)
+                decoded.append(
+                    DecryptionShare(
+                        guardian,
+                        _decode_point(encoding.expect_bytes(point, POINT_BYTES, what=part), part),
+                        None if proof_bytes == b"" else CompactProof.decode(proof_bytes),
+                    )
+                )
+            shares[part] = tuple(decoded)
+        return cls(guardian, shares)
+
+
+@dataclass(frozen=True, slots=True)
+class TallyResult:
+    """The decrypted counts per part and option, the guardians whose shares were combined,
+    and the outcome of each contest in words (recomputed by verifiers from the counts)."""
+
+    guardians: tuple[int, ...]
+    counts: dict[str, tuple[int, ...]]
+    outcomes: tuple[str, ...]
+
+    def to_tlv(self) -> bytes:
+        return encoding.encode(
+            [
+                RESULT_TAG,
+                list(self.guardians),
+                [[part, list(counts)] for part, counts in self.counts.items()],
+                list(self.outcomes),
+            ]
+        )
+
+    @classmethod
+    def from_tlv(cls, data: bytes, manifest: Manifest) -> TallyResult:
+        fields = encoding.expect_list(encoding.decode(data), 4, what="result")
+        if fields[0] != RESULT_TAG:
+            raise DecodeError("not an evote v1 result")
+        guardians = tuple(
+            encoding.expect_int(g, what="result.guardians")
+            for g in encoding.expect_list(fields[1], what="result")
+        )
+        parts = all_parts(manifest)
+        counts: dict[str, tuple[int, ...]] = {}
+        for part, item in zip(
+            parts, encoding.expect_list(fields[2], len(parts), what="result.counts"), strict=True
+        ):
+            name, values = encoding.expect_list(item, 2, what="result.part")
+            if name != part:
+                raise DecodeError(f"result: expected part {part!r}, got {name!r}")
+            counts[part] = tuple(
+                encoding.expect_int(v, what=part) for v in encoding.expect_list(values, what=part)
+            )
+        outcomes = tuple(
+            encoding.expect_text(o, what="result.outcomes")
+            for o in encoding.expect_list(fields[3], what="result")
+        )
+        return cls(guardians, counts, outcomes)
+
+
+def shares_by_guardian(
+    entries: Iterable[GuardianShares], part: str, option: int
+) -> Mapping[int, DecryptionShare]:
+    return {entry.guardian: entry.shares[part][option] for entry in entries}

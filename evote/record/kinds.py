@@ -1,0 +1,172 @@
+"""The entry kinds of an election, their bodies, and who signs each (docs/election-record.md).
+
+=================  =========================================  ===================================
+kind               body                                       signed by
+=================  =========================================  ===================================
+manifest           :class:`Manifest` (its TLV)                a quorum of officials
+guardian-key       :class:`GuardianKey`                       that guardian
+joint-key          :class:`JointKey`                          a quorum of officials, every guardian
+credentials        :class:`CredentialList`                    the credential authority
+open               :class:`PhaseMark` ("open")                a quorum of officials
+ballot             :class:`EncryptedBallot`                   the ballot's credential
+audit              :class:`AuditReveal`                       the ballot's credential
+close              :class:`PhaseMark` ("close")               a quorum of officials
+tally              :class:`EncryptedTally`                    a quorum of officials
+decryption-share   :class:`GuardianShares`                    that guardian
+result             :class:`TallyResult`                       a quorum of officials
+=================  =========================================  ===================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from evote.board.entry import EntryKind, EntryRules
+from evote.crypto import encoding
+from evote.crypto.group import Point
+from evote.crypto.proofs.compact import CompactProof
+from evote.crypto.signing import VerifyKey
+from evote.errors import DecodeError
+
+MANIFEST: Final = "manifest"
+GUARDIAN_KEY: Final = "guardian-key"
+JOINT_KEY: Final = "joint-key"
+CREDENTIALS: Final = "credentials"
+OPEN: Final = "open"
+BALLOT: Final = "ballot"
+AUDIT: Final = "audit"
+CLOSE: Final = "close"
+TALLY: Final = "tally"
+DECRYPTION_SHARE: Final = "decryption-share"
+RESULT: Final = "result"
+
+ALL_KINDS: Final = (
+    MANIFEST,
+    GUARDIAN_KEY,
+    JOINT_KEY,
+    CREDENTIALS,
+    OPEN,
+    BALLOT,
+    AUDIT,
+    CLOSE,
+    TALLY,
+    DECRYPTION_SHARE,
+    RESULT,
+)
+
+_GUARDIAN_KEY_TAG: Final = "evote/v1/guardian-key"
+_JOINT_KEY_TAG: Final = "evote/v1/joint-key"
+_CREDENTIALS_TAG: Final = "evote/v1/credentials"
+_PHASE_TAG: Final = "evote/v1/phase"
+
+
+def entry_rules(election_id: bytes) -> EntryRules:
+    """The board's envelope rules for an election: its kinds, each signed at least once."""
+    return EntryRules.of(election_id, [EntryKind(kind) for kind in ALL_KINDS])
+
+
+@dataclass(frozen=True, slots=True)
+class GuardianKey:
+    """Guardian ``guardian``'s Feldman commitments ``K_{i,j}`` and their Schnorr proofs."""
+
+    guardian: int
+    commitments: tuple[Point, ...]
+    proofs: tuple[CompactProof, ...]
+
+    def to_tlv(self) -> bytes:
+        return encoding.encode(
+            [
+                _GUARDIAN_KEY_TAG,
+                self.guardian,
+                list(self.commitments),
+                [proof.encode() for proof in self.proofs],
+            ]
+        )
+
+    @classmethod
+    def from_tlv(cls, data: bytes) -> GuardianKey:
+        fields = encoding.expect_list(encoding.decode(data), 4, what="guardian-key")
+        if fields[0] != _GUARDIAN_KEY_TAG:
+            raise DecodeError("not an evote v1 guardian-key body")
+        commitments = tuple(
+            encoding.expect_point(c, what="guardian-key.commitment")
+            for c in encoding.expect_list(fields[2], what="guardian-key.commitments")
+        )
+        proofs = tuple(
+            CompactProof.decode(encoding.expect_bytes(p, what="guardian-key.proof"))
+            for p in encoding.expect_list(fields[3], len(commitments), what="guardian-key.proofs")
+        )
+        return cls(
+            encoding.expect_int(fields[1], what="guardian-key.guardian"), commitments, proofs
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JointKey:
+    """The election key ``K``, ``H_E`` and every guardian's verification key ``K̂_ℓ``."""
+
+    joint_key: Point
+    extended_hash: bytes
+    verification_keys: tuple[Point, ...]
+
+    def to_tlv(self) -> bytes:
+        return encoding.encode(
+            [_JOINT_KEY_TAG, self.joint_key, self.extended_hash, list(self.verification_keys)]
+        )
+
+    @classmethod
+    def from_tlv(cls, data: bytes) -> JointKey:
+        fields = encoding.expect_list(encoding.decode(data), 4, what="joint-key")
+        if fields[0] != _JOINT_KEY_TAG:
+            raise DecodeError("not an evote v1 joint-key body")
+        return cls(
+            encoding.expect_point(fields[1], what="joint-key.key"),
+            encoding.expect_bytes(fields[2], 32, what="joint-key.extended_hash"),
+            tuple(
+                encoding.expect_point(k, what="joint-key.verification_key")
+                for k in encoding.expect_list(fields[3], what="joint-key.verification_keys")
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialList:
+    """The public voting credentials, sorted by their bytes (which unlinks them from voters)."""
+
+    credentials: tuple[VerifyKey, ...]
+
+    def to_tlv(self) -> bytes:
+        return encoding.encode([_CREDENTIALS_TAG, [key.encode() for key in self.credentials]])
+
+    @classmethod
+    def from_tlv(cls, data: bytes) -> CredentialList:
+        fields = encoding.expect_list(encoding.decode(data), 2, what="credentials")
+        if fields[0] != _CREDENTIALS_TAG:
+            raise DecodeError("not an evote v1 credential list")
+        keys = tuple(
+            VerifyKey.decode(encoding.expect_bytes(k, 32, what="credentials.key"))
+            for k in encoding.expect_list(fields[1], what="credentials.keys")
+        )
+        encoded = [key.encode() for key in keys]
+        if encoded != sorted(set(encoded)):
+            raise DecodeError("the credential list must be sorted and free of duplicates")
+        return cls(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseMark:
+    """Opening or closing of the election, with the officials' clock time (seconds)."""
+
+    phase: Literal["open", "close"]
+    timestamp: int
+
+    def to_tlv(self) -> bytes:
+        return encoding.encode([_PHASE_TAG, self.phase, self.timestamp])
+
+    @classmethod
+    def from_tlv(cls, data: bytes, phase: Literal["open", "close"]) -> PhaseMark:
+        fields = encoding.expect_list(encoding.decode(data), 3, what=phase)
+        if fields[0] != _PHASE_TAG or fields[1] != phase:
+            raise DecodeError(f"not an evote v1 {phase} mark")
+        return cls(phase, encoding.expect_int(fields[2], what=f"{phase}.timestamp"))
