@@ -24,7 +24,8 @@ from evote.crypto.group import Point, base_mul, mul
 from evote.crypto.hashing import hash32, hash_to_scalar
 from evote.crypto.rng import random_below, random_bytes, random_scalar
 from evote.crypto.signing import SigningKey
-from evote.election.contest import ContestShape, EncryptedContest, encrypt_contest, verify_contest
+from evote.election.contest import ContestShape, EncryptedContest, verify_contest
+from evote.election.encrypt import encrypt_contest
 
 REFERENCE_SHAPE: Final = (
     ContestShape(option_limits=(1, 1), min_total=0, max_total=1),

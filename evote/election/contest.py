@@ -3,8 +3,8 @@ proof on their sum (crypto spec §3.6.2–3.6.3).
 
 Option ``s`` of contest ``c`` takes a value in ``[0, R_s]`` (``R_s = 1`` for a yes/no mark);
 the contest's total lies in ``[min, max]`` (``min = 0`` allows an undervote). Nonces derive
-from the ballot seed, so a Benaloh audit that reveals the seed lets anyone recompute every
-ciphertext. The verifier recomputes the contest sum itself and never reads it from the ballot.
+from the ballot seed (encryption is in :mod:`evote.election.encrypt`). The verifier recomputes
+the contest sum itself and never reads it from the ballot.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from evote.crypto.elgamal import CIPHERTEXT_BYTES, Ciphertext, selection_nonce, sum_ciphertexts
+from evote.crypto.elgamal import CIPHERTEXT_BYTES, Ciphertext, sum_ciphertexts
 from evote.crypto.encoding import Decoded, expect_bytes, expect_list
-from evote.crypto.group import Point, Scalar
+from evote.crypto.group import Point
 from evote.crypto.proofs.range import BRANCH_BYTES, RangeProof
 from evote.crypto.proofs.statements import RangeStatement
 from evote.crypto.scheme import SCHEME_A
@@ -93,46 +93,10 @@ class EncryptedContest:
         return cls(tuple(selections), RangeProof.decode(total_bytes, branches))
 
 
-def _statement(
+def range_statement(
     election_hash: bytes, binding: bytes, contest: int, option: int | None
 ) -> RangeStatement:
     return RangeStatement(election_hash, binding, contest, option)
-
-
-def encrypt_contest(
-    votes: Sequence[int],
-    shape: ContestShape,
-    contest_index: int,
-    key: Point,
-    election_hash: bytes,
-    binding: bytes,
-    seed: bytes,
-) -> EncryptedContest:
-    """Encrypt and prove one contest of a ballot; nonces derive from ``seed``."""
-    shape.check_votes(votes)
-    selections = []
-    nonce_sum = 0
-    for option, (vote, limit) in enumerate(zip(votes, shape.option_limits, strict=True)):
-        nonce = selection_nonce(election_hash, binding, seed, contest_index, option)
-        nonce_sum += nonce.value
-        ciphertext = SCHEME_A.encrypt(vote, nonce, key)
-        statement = _statement(election_hash, binding, contest_index, option)
-        proof = SCHEME_A.prove_range(ciphertext, vote, nonce, 0, limit, key, statement)
-        selections.append(EncryptedSelection(ciphertext, proof))
-    total = sum_ciphertexts([selection.ciphertext for selection in selections])
-    total_nonce = Scalar(nonce_sum)
-    if total_nonce.is_zero():
-        raise InvalidInput("this ballot seed makes the contest's nonces cancel; draw a new seed")
-    total_proof = SCHEME_A.prove_range(
-        total,
-        sum(votes),
-        total_nonce,
-        shape.min_total,
-        shape.max_total,
-        key,
-        _statement(election_hash, binding, contest_index, None),
-    )
-    return EncryptedContest(tuple(selections), total_proof)
 
 
 def verify_contest(
@@ -153,7 +117,7 @@ def verify_contest(
     for option, (selection, limit) in enumerate(
         zip(contest.selections, shape.option_limits, strict=True)
     ):
-        statement = _statement(election_hash, binding, contest_index, option)
+        statement = range_statement(election_hash, binding, contest_index, option)
         SCHEME_A.verify_range(selection.ciphertext, selection.proof, 0, limit, key, statement)
     total = sum_ciphertexts([selection.ciphertext for selection in contest.selections])
     if total.alpha.is_identity():  # R5: only a deliberately crafted ballot gets here
@@ -164,5 +128,5 @@ def verify_contest(
         shape.min_total,
         shape.max_total,
         key,
-        _statement(election_hash, binding, contest_index, None),
+        range_statement(election_hash, binding, contest_index, None),
     )

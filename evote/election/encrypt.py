@@ -10,11 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from evote.crypto.elgamal import new_ballot_seed
+from evote.crypto.elgamal import new_ballot_seed, selection_nonce, sum_ciphertexts
+from evote.crypto.group import Point, Scalar
 from evote.crypto.rng import random_bytes
+from evote.crypto.scheme import SCHEME_A
 from evote.crypto.signing import VerifyKey
 from evote.election.ballot import BALLOT_ID_BYTES, EncryptedBallot, ballot_binding, contest_index
-from evote.election.contest import encrypt_contest
+from evote.election.contest import (
+    ContestShape,
+    EncryptedContest,
+    EncryptedSelection,
+    range_statement,
+)
 from evote.election.context import ElectionContext
 from evote.election.manifest import Manifest
 from evote.errors import InvalidInput
@@ -104,3 +111,39 @@ def encrypt_with_seed(
         )
     ballot = EncryptedBallot(ballot_id, credential, sequence, plaintext.style, tuple(contests))
     return EncryptionResult(ballot, seed)
+
+
+def encrypt_contest(
+    votes: Sequence[int],
+    shape: ContestShape,
+    contest_index: int,
+    key: Point,
+    election_hash: bytes,
+    binding: bytes,
+    seed: bytes,
+) -> EncryptedContest:
+    """Encrypt and prove one contest of a ballot; nonces derive from ``seed``."""
+    shape.check_votes(votes)
+    selections = []
+    nonce_sum = 0
+    for option, (vote, limit) in enumerate(zip(votes, shape.option_limits, strict=True)):
+        nonce = selection_nonce(election_hash, binding, seed, contest_index, option)
+        nonce_sum += nonce.value
+        ciphertext = SCHEME_A.encrypt(vote, nonce, key)
+        statement = range_statement(election_hash, binding, contest_index, option)
+        proof = SCHEME_A.prove_range(ciphertext, vote, nonce, 0, limit, key, statement)
+        selections.append(EncryptedSelection(ciphertext, proof))
+    total = sum_ciphertexts([selection.ciphertext for selection in selections])
+    total_nonce = Scalar(nonce_sum)
+    if total_nonce.is_zero():
+        raise InvalidInput("this ballot seed makes the contest's nonces cancel; draw a new seed")
+    total_proof = SCHEME_A.prove_range(
+        total,
+        sum(votes),
+        total_nonce,
+        shape.min_total,
+        shape.max_total,
+        key,
+        range_statement(election_hash, binding, contest_index, None),
+    )
+    return EncryptedContest(tuple(selections), total_proof)

@@ -15,9 +15,9 @@ from evote.election.contest import (
     ContestShape,
     EncryptedContest,
     EncryptedSelection,
-    encrypt_contest,
     verify_contest,
 )
+from evote.election.encrypt import encrypt_contest
 from evote.errors import DecodeError, InvalidInput, ProofError
 
 COUNCIL = ContestShape(option_limits=(1, 1, 1, 1), min_total=0, max_total=2)
