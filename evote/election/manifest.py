@@ -243,8 +243,11 @@ def _validate(manifest: Manifest) -> None:
         if unknown:
             raise InvalidInput(f"ballot style {style.id}: unknown parts {sorted(unknown)}")
         contests = [part.partition("/")[0] for part in style.parts]
-        if len(set(contests)) != len(contests):
-            raise InvalidInput(f"ballot style {style.id}: two districts of one contest")
+        if sorted(contests) != sorted(ids):
+            raise InvalidInput(
+                f"ballot style {style.id}: every style holds every contest once "
+                "(one district of an open list)"
+            )
     _check_quorum(len(manifest.officials), manifest.official_quorum, "officials")
     _check_quorum(len(manifest.guardians), manifest.guardian_quorum, "guardians")
     _check_quorum(len(manifest.witnesses), manifest.witness_quorum, "witnesses")

@@ -1,0 +1,132 @@
+"""``evote mock-election``: a whole simulated election, its results, and the verifier's verdict."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from evote.cli import main
+from evote.mock.election import MockOptions, MockResult, run_mock_election
+
+
+@main.command("mock-election")
+@click.option("--voters", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--guardians", type=click.IntRange(min=1, max=100), default=5, show_default=True)
+@click.option("--quorum", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--absent",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Guardians who do not take part in decrypting the tally.",
+)
+@click.option(
+    "--audit-rate",
+    type=click.FloatRange(0, 1),
+    default=0.05,
+    show_default=True,
+    help="Share of voters who challenge their device (Benaloh audit) first.",
+)
+@click.option(
+    "--revote-rate",
+    type=click.FloatRange(0, 1),
+    default=0.05,
+    show_default=True,
+    help="Share of voters who vote a second time (the last ballot counts).",
+)
+@click.option(
+    "--record",
+    "record_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to export the record (a new directory; a temporary one by default).",
+)
+@click.option(
+    "--secrets",
+    "secrets_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write every simulated party's private key here (mock only).",
+)
+@click.option("--seed", help="Make the voters' choices reproducible (keys and nonces stay random).")
+@click.option("--workers", type=click.IntRange(min=1), help="Processes for voters and checks.")
+def mock_election(
+    voters: int,
+    guardians: int,
+    quorum: int,
+    absent: int,
+    audit_rate: float,
+    revote_rate: float,
+    record_dir: Path | None,
+    secrets_dir: Path | None,
+    seed: str | None,
+    workers: int | None,
+) -> None:
+    """Run a complete mock election with simulated voters, guardians, officials and witnesses."""
+    options = MockOptions(
+        voters=voters,
+        guardians=guardians,
+        quorum=quorum,
+        absent_guardians=absent,
+        audit_rate=audit_rate,
+        revote_rate=revote_rate,
+        seed=None if seed is None else seed.encode(),
+        workers=workers or MockOptions.default_workers(),
+    )
+    record = record_dir or Path(tempfile.mkdtemp(prefix="evote-record-")) / "record"
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(f"ballots ({phase})", total=total)
+            progress.update(tasks[phase], completed=done)
+
+        result = run_mock_election(options, record, report)
+    if secrets_dir is not None:
+        result.secrets.write(secrets_dir)
+    _print_result(result)
+
+
+def _print_result(result: MockResult) -> None:
+    console = Console()
+    manifest = result.manifest
+    for contest in manifest.contests:
+        for part in contest.parts():
+            _, district = manifest.part(part)
+            table = Table(title=f"{contest.title} [{part}]")
+            table.add_column("option")
+            table.add_column("votes", justify="right")
+            for option, count in zip(
+                contest.options(district), result.result.counts[part], strict=True
+            ):
+                table.add_row(option, str(count))
+            console.print(table)
+    for line in result.result.outcomes:
+        console.print(f"[bold]{line}[/bold]")
+    console.print(
+        f"{result.ballots_cast} ballots cast ({result.revotes} second votes), "
+        f"{result.ballots_counted} counted, {result.audits} audited devices; "
+        f"guardians decrypting: {', '.join(map(str, result.result.guardians))}"
+    )
+    timings = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in result.seconds.items())
+    console.print(f"time: {timings}")
+    console.print(f"election id {manifest.election_id.hex()}")
+    console.print(f"record: {result.record}")

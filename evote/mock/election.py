@@ -1,0 +1,574 @@
+"""A whole election in one process: every party simulated, every step an entry on the board.
+
+:func:`run_mock_election` generates the keys of officials, the credential authority,
+guardians, the log and witnesses; writes the manifest; runs the guardians' key generation
+(the pure trustee functions: Feldman commitments with Schnorr proofs, shares checked against
+them); publishes the credential list; opens; lets simulated voters cast ballots (some audit
+their device first, some vote again later); closes under a witnessed checkpoint; tallies,
+collects decryption shares from a quorum of guardians, publishes the result; and exports the
+record. Voters' devices encrypt in parallel processes, and the ballot box verifies every proof
+(also in parallel) before admitting a ballot.
+
+``seed`` makes the voters' *choices* reproducible; keys, nonces and proofs always use the
+operating system's randomness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from evote.board.checkpoint import cosignature_time
+from evote.board.entry import Entry
+from evote.board.log import BulletinBoard
+from evote.board.note import parse_note
+from evote.board.record import export_record
+from evote.board.store import MemoryStore
+from evote.board.witness import Witness
+from evote.crypto import dlog, threshold
+from evote.crypto.group import Point, Scalar, base_mul
+from evote.crypto.proofs.chaum_pedersen import prove_decryption_share
+from evote.crypto.proofs.schnorr import prove_coefficient
+from evote.crypto.rng import random_bytes
+from evote.crypto.signing import SigningKey
+from evote.election.audit import AuditReveal
+from evote.election.context import ElectionContext, base_hash
+from evote.election.encrypt import PlaintextBallot, encrypt_ballot
+from evote.election.manifest import Manifest
+from evote.election.outcome import outcome_lines
+from evote.election.tally import (
+    EncryptedTally,
+    GuardianShares,
+    TallyResult,
+    aggregate,
+    target,
+)
+from evote.errors import EvoteError, InvalidInput
+from evote.mock.defaults import REFERENCE_CONTESTS
+from evote.record import kinds
+from evote.record.ballot_box import BallotBox, check_proofs, parse_submission
+from evote.record.kinds import CredentialList, GuardianKey, JointKey, PhaseMark
+
+LOG_ORIGIN_PREFIX: Final = "evote.mock/"
+_BATCH: Final = 64
+
+
+class MockElectionFailed(EvoteError):
+    """The mock election's own cross-check failed: the decrypted tally is not the ground truth."""
+
+
+@dataclass(frozen=True, slots=True)
+class MockOptions:
+    voters: int
+    guardians: int = 5
+    quorum: int = 3
+    audit_rate: float = 0.05
+    revote_rate: float = 0.05
+    absent_guardians: int = 0
+    officials: int = 3
+    official_quorum: int = 2
+    witnesses: int = 3
+    witness_quorum: int = 2
+    seed: bytes | None = None
+    workers: int = field(default_factory=lambda: MockOptions.default_workers())
+    contests: Sequence[dict[str, object]] = field(default_factory=lambda: REFERENCE_CONTESTS)
+    name: str = "Mock community election"
+
+    @staticmethod
+    def default_workers() -> int:
+        return max(1, os.cpu_count() or 1)
+
+    def __post_init__(self) -> None:
+        if self.voters < 1:
+            raise InvalidInput("a mock election needs at least one voter")
+        if not 1 <= self.quorum <= self.guardians:
+            raise InvalidInput(f"quorum {self.quorum} of {self.guardians} guardians is impossible")
+        if not 0 <= self.absent_guardians <= self.guardians - self.quorum:
+            raise InvalidInput(
+                f"with {self.guardians} guardians and quorum {self.quorum}, at most "
+                f"{self.guardians - self.quorum} may be absent"
+            )
+        for rate, what in ((self.audit_rate, "audit"), (self.revote_rate, "revote")):
+            if not 0 <= rate <= 1:
+                raise InvalidInput(f"the {what} rate is a probability between 0 and 1")
+
+
+@dataclass(frozen=True, slots=True)
+class MockSecrets:
+    """Every simulated party's private key. MOCK ONLY: a real election never gathers these."""
+
+    officials: tuple[SigningKey, ...]
+    credential_authority: SigningKey
+    guardians: tuple[SigningKey, ...]
+    key_shares: tuple[Scalar, ...]
+    log: SigningKey
+    witnesses: tuple[tuple[str, SigningKey], ...]
+    credentials: tuple[SigningKey, ...]
+
+    def write(self, directory: Path) -> None:
+        """Write the keys as JSON (hex seeds), marked mock-only, for crafting test records."""
+        directory.mkdir(parents=True, exist_ok=True)
+        document = {
+            "warning": "MOCK ONLY: simulated parties' private keys; never use for a real election",
+            "officials": [key.seed().hex() for key in self.officials],
+            "credential_authority": self.credential_authority.seed().hex(),
+            "guardians": [key.seed().hex() for key in self.guardians],
+            "guardian_key_shares": [f"{share.value:064x}" for share in self.key_shares],
+            "log": self.log.seed().hex(),
+            "witnesses": {name: key.seed().hex() for name, key in self.witnesses},
+            "credentials": [key.seed().hex() for key in self.credentials],
+        }
+        (directory / "mock-secrets.json").write_text(json.dumps(document, indent=2) + "\n")
+
+
+@dataclass(frozen=True, slots=True)
+class MockResult:
+    manifest: Manifest
+    record: Path
+    secrets: MockSecrets
+    result: TallyResult
+    ballots_cast: int
+    ballots_counted: int
+    audits: int
+    revotes: int
+    seconds: dict[str, float]
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    """Report nothing."""
+
+
+class _Choices:
+    """Deterministic choices from a seed (SHAKE-256), or fresh randomness without one."""
+
+    def __init__(self, seed: bytes | None) -> None:
+        self._seed = seed
+
+    def number(self, label: str, bound: int) -> int:
+        if self._seed is None:
+            data = random_bytes(16)
+        else:
+            data = hashlib.shake_256(self._seed + label.encode()).digest(16)
+        return int.from_bytes(data, "big") % bound
+
+    def chance(self, label: str, probability: float) -> bool:
+        return self.number(label, 1_000_000) < probability * 1_000_000
+
+
+def _random_plaintext(
+    manifest: Manifest, style: str, choices: _Choices, label: str
+) -> PlaintextBallot:
+    votes = []
+    for part in manifest.style(style).parts:
+        contest, district = manifest.part(part)
+        options = len(contest.options(district))
+        marks = contest.min_marks + choices.number(
+            f"{label}/{part}/marks", contest.max_marks - contest.min_marks + 1
+        )
+        chosen: set[int] = set()
+        draw = 0
+        while len(chosen) < marks:
+            chosen.add(choices.number(f"{label}/{part}/{draw}", options))
+            draw += 1
+        votes.append(tuple(int(option in chosen) for option in range(options)))
+    return PlaintextBallot(style, tuple(votes))
+
+
+# --- voters' devices, run in worker processes ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _VoterTask:
+    credential_seed: bytes
+    plaintext: PlaintextBallot
+    sequence: int
+    audit_first: bool
+
+
+_WORKER_CONTEXT: dict[bytes, ElectionContext] = {}
+
+
+def _context_in_worker(manifest_bytes: bytes, commitments: bytes) -> ElectionContext:
+    key = hashlib.sha256(manifest_bytes + commitments).digest()
+    context = _WORKER_CONTEXT.get(key)
+    if context is None:
+        manifest = Manifest.from_tlv(manifest_bytes)
+        width = manifest.guardian_quorum * 32
+        points = [
+            tuple(Point.decode(commitments[i + j : i + j + 32]) for j in range(0, width, 32))
+            for i in range(0, len(commitments), width)
+        ]
+        context = ElectionContext.create(manifest, points)
+        _WORKER_CONTEXT.clear()
+        _WORKER_CONTEXT[key] = context
+    return context
+
+
+def _vote(manifest_bytes: bytes, commitments: bytes, tasks: list[_VoterTask]) -> list[list[bytes]]:
+    """Encrypt (and sign) each voter's submissions: an optional audit, then the ballot."""
+    context = _context_in_worker(manifest_bytes, commitments)
+    election_id = context.manifest.election_id
+    out = []
+    for task in tasks:
+        credential = SigningKey(task.credential_seed)
+        entries = []
+        if task.audit_first:
+            audited = encrypt_ballot(task.plaintext, context, credential.verify_key, task.sequence)
+            reveal = AuditReveal(audited.ballot, audited.seed, task.plaintext.votes)
+            entries.append(
+                Entry.create(kinds.AUDIT, election_id, reveal.to_tlv(), [credential]).encoded
+            )
+        cast = encrypt_ballot(task.plaintext, context, credential.verify_key, task.sequence)
+        entries.append(
+            Entry.create(kinds.BALLOT, election_id, cast.ballot.to_tlv(), [credential]).encoded
+        )
+        out.append(entries)
+    return out
+
+
+def _check(manifest_bytes: bytes, commitments: bytes, entries: list[bytes]) -> list[str | None]:
+    """The ballot box's proof checks, in a worker: ``None`` for a good entry, else the reason."""
+    context = _context_in_worker(manifest_bytes, commitments)
+    reasons: list[str | None] = []
+    for data in entries:
+        try:
+            check_proofs(parse_submission(data, context), context)
+            reasons.append(None)
+        except EvoteError as error:
+            reasons.append(str(error))
+    return reasons
+
+
+def _chunks(items: Sequence[_VoterTask], size: int) -> Iterator[list[_VoterTask]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+# --- the election ----------------------------------------------------------------------------
+
+
+class _Election:
+    def __init__(self, options: MockOptions, progress: Progress) -> None:
+        self.options = options
+        self.progress = progress
+        self.choices = _Choices(options.seed)
+        self.seconds: dict[str, float] = {}
+        self.officials = tuple(SigningKey.generate() for _ in range(options.officials))
+        self.authority = SigningKey.generate()
+        self.guardian_keys = tuple(SigningKey.generate() for _ in range(options.guardians))
+        self.log_key = SigningKey.generate()
+        self.witness_keys = tuple(
+            (f"witness-{i + 1}.evote.mock", SigningKey.generate()) for i in range(options.witnesses)
+        )
+        self.credentials = tuple(SigningKey.generate() for _ in range(options.voters))
+        self.manifest = self._manifest()
+        self.election_id = self.manifest.election_id
+        self.board = BulletinBoard(
+            MemoryStore(),
+            self.log_key,
+            self.manifest.log_origin,
+            kinds.entry_rules(self.election_id),
+            self.manifest.witness_keys(),
+        )
+        self.witnesses = [
+            Witness(name, key, self.manifest.log_origin, self.log_key.verify_key)
+            for name, key in self.witness_keys
+        ]
+
+    def _manifest(self) -> Manifest:
+        options = self.options
+        return Manifest.from_mapping(
+            {
+                "name": options.name,
+                "contests": list(options.contests),
+                "officials": {
+                    "keys": [k.verify_key.encode().hex() for k in self.officials],
+                    "quorum": options.official_quorum,
+                },
+                "credential_authority": self.authority.verify_key.encode().hex(),
+                "guardians": {
+                    "keys": [k.verify_key.encode().hex() for k in self.guardian_keys],
+                    "quorum": options.quorum,
+                },
+                "log": {
+                    "origin": LOG_ORIGIN_PREFIX + random_bytes(8).hex(),
+                    "key": self.log_key.verify_key.encode().hex(),
+                },
+                "witnesses": {
+                    "keys": {
+                        name: key.verify_key.encode().hex() for name, key in self.witness_keys
+                    },
+                    "quorum": options.witness_quorum,
+                },
+            }
+        )
+
+    def _timed(self, phase: str, started: float) -> None:
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - started
+
+    def post(self, kind: str, body: bytes, signers: Sequence[SigningKey]) -> int:
+        entry = Entry.create(kind, self.election_id, body, signers)
+        return self.board.append([entry.encoded]).first_index
+
+    def official_quorum(self) -> tuple[SigningKey, ...]:
+        return self.officials[: self.options.official_quorum]
+
+    def witness_round(self, now: int) -> None:
+        """Every witness checks consistency from its last cosigned tree and cosigns the newest."""
+        latest = self.board.latest_checkpoint()
+        size = self.board.size
+        for witness in self.witnesses:
+            old = witness.state.size
+            signature = witness.add_checkpoint(
+                latest, old, self.board.consistency_proof(old, size), now
+            )
+            latest = self.board.add_cosignature(size, signature)
+
+    # phases ------------------------------------------------------------------------------------
+
+    def setup(self) -> tuple[ElectionContext, tuple[Scalar, ...]]:
+        started = time.perf_counter()
+        self.post(kinds.MANIFEST, self.manifest.to_tlv(), self.official_quorum())
+        hashed_base = base_hash(self.manifest)
+        n, t = self.options.guardians, self.options.quorum
+        polynomials = [threshold.Polynomial.random(t) for _ in range(n)]
+        commitment_sets = []
+        for index, (polynomial, identity) in enumerate(
+            zip(polynomials, self.guardian_keys, strict=True), 1
+        ):
+            pairs = [
+                prove_coefficient(coefficient, hashed_base, index, j)
+                for j, coefficient in enumerate(polynomial.coefficients)
+            ]
+            commitments = tuple(commitment for commitment, _ in pairs)
+            commitment_sets.append(commitments)
+            body = GuardianKey(index, commitments, tuple(proof for _, proof in pairs)).to_tlv()
+            self.post(kinds.GUARDIAN_KEY, body, [identity])
+        key_shares = []
+        for recipient in range(1, n + 1):
+            total = 0
+            for dealer, polynomial in enumerate(polynomials):
+                share = polynomial.evaluate(recipient)
+                threshold.verify_share(share, recipient, commitment_sets[dealer])
+                total += share.value
+            key_shares.append(Scalar(total))
+        context = ElectionContext.create(self.manifest, commitment_sets)
+        for index, share in enumerate(key_shares, 1):
+            if base_mul(share) != context.verification_key(index):
+                raise MockElectionFailed(f"guardian {index}'s key share does not match its key")
+        joint = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
+        self.post(kinds.JOINT_KEY, joint.to_tlv(), [*self.official_quorum(), *self.guardian_keys])
+        credential_list = CredentialList(
+            tuple(sorted((c.verify_key for c in self.credentials), key=lambda k: k.encode()))
+        )
+        self.post(kinds.CREDENTIALS, credential_list.to_tlv(), [self.authority])
+        self._timed("setup", started)
+        return context, tuple(key_shares)
+
+    def voting(
+        self, context: ElectionContext, box: BallotBox
+    ) -> tuple[dict[bytes, PlaintextBallot], int, int]:
+        options = self.options
+        manifest_bytes = self.manifest.to_tlv()
+        commitments = b"".join(p.encode() for c in context.commitments for p in c)
+        styles = [style.id for style in self.manifest.ballot_styles]
+        first, second, final = [], [], {}
+        for number, credential in enumerate(self.credentials):
+            label = f"voter/{number}"
+            style = styles[self.choices.number(f"{label}/style", len(styles))]
+            plaintext = _random_plaintext(self.manifest, style, self.choices, label)
+            audit = self.choices.chance(f"{label}/audit", options.audit_rate)
+            first.append(_VoterTask(credential.seed(), plaintext, 0, audit))
+            final[credential.verify_key.encode()] = plaintext
+            if self.choices.chance(f"{label}/revote", options.revote_rate):
+                again = _random_plaintext(self.manifest, style, self.choices, f"{label}/revote")
+                second.append(_VoterTask(credential.seed(), again, 1, False))
+                final[credential.verify_key.encode()] = again
+        audits = sum(task.audit_first for task in first)
+        with ProcessPoolExecutor(max_workers=options.workers) as pool:
+            for wave, tasks in (("vote", first), ("revote", second)):
+                self._cast_wave(wave, tasks, manifest_bytes, commitments, context, box, pool)
+        return final, audits, len(second)
+
+    def _cast_wave(
+        self,
+        wave: str,
+        tasks: list[_VoterTask],
+        manifest_bytes: bytes,
+        commitments: bytes,
+        context: ElectionContext,
+        box: BallotBox,
+        pool: ProcessPoolExecutor,
+    ) -> None:
+        if not tasks:
+            return
+        chunk = max(1, min(_BATCH, len(tasks) // (4 * self.options.workers) + 1))
+        started = time.perf_counter()
+        encrypted = [
+            entries
+            for batch in pool.map(
+                _vote,
+                *zip(
+                    *[(manifest_bytes, commitments, c) for c in _chunks(tasks, chunk)], strict=True
+                ),
+            )
+            for entries in batch
+        ]
+        self._timed("voters encrypt", started)
+        flat = [data for entries in encrypted for data in entries]
+        started = time.perf_counter()
+        batches = [flat[i : i + chunk] for i in range(0, len(flat), chunk)]
+        verdicts = [
+            reason
+            for result in pool.map(
+                _check, *zip(*[(manifest_bytes, commitments, b) for b in batches], strict=True)
+            )
+            for reason in result
+        ]
+        self._timed("ballot box verifies", started)
+        started = time.perf_counter()
+        pending: list[bytes] = []
+        for done, (data, reason) in enumerate(zip(flat, verdicts, strict=True), 1):
+            if reason is not None:
+                raise MockElectionFailed(
+                    f"an honest simulated voter's ballot was refused: {reason}"
+                )
+            box.admit(parse_submission(data, context))
+            pending.append(data)
+            if len(pending) == _BATCH or done == len(flat):
+                self.board.append(pending)
+                pending = []
+                self.progress(wave, done, len(flat))
+        self._timed("board appends", started)
+
+    def tally(
+        self,
+        context: ElectionContext,
+        key_shares: Sequence[Scalar],
+        final: dict[bytes, PlaintextBallot],
+    ) -> tuple[TallyResult, int, int]:
+        started = time.perf_counter()
+        counted: dict[bytes, tuple[int, int]] = {}
+        ballots = {}
+        for index in range(self.board.size):
+            entry = Entry.decode(self.board.entry(index))
+            if entry.kind != kinds.BALLOT:
+                continue
+            submission = parse_submission(entry.encoded, context)
+            credential = submission.ballot.credential.encode()
+            ballots[index] = submission.ballot
+            if credential not in counted or counted[credential][0] < submission.ballot.sequence:
+                counted[credential] = (submission.ballot.sequence, index)
+        indices = tuple(sorted(index for _, index in counted.values()))
+        totals = aggregate(self.manifest, (ballots[i] for i in indices))
+        self.post(kinds.TALLY, EncryptedTally(indices, totals).to_tlv(), self.official_quorum())
+        present = self._present_guardians()
+        shares_by_guardian = {}
+        for guardian in present:
+            shares = {
+                part: tuple(
+                    prove_decryption_share(
+                        ciphertext,
+                        key_shares[guardian - 1],
+                        guardian,
+                        target(context, part, option),
+                    )
+                    for option, ciphertext in enumerate(ciphertexts)
+                )
+                for part, ciphertexts in totals.items()
+            }
+            body = GuardianShares(guardian, shares)
+            shares_by_guardian[guardian] = body
+            self.post(kinds.DECRYPTION_SHARE, body.to_tlv(), [self.guardian_keys[guardian - 1]])
+        counts = {}
+        for part, ciphertexts in totals.items():
+            values = []
+            for option, ciphertext in enumerate(ciphertexts):
+                share_points = {
+                    guardian: entry.shares[part][option].share
+                    for guardian, entry in shares_by_guardian.items()
+                }
+                if ciphertext.alpha.is_identity():
+                    values.append(dlog.discrete_log(ciphertext.beta, len(indices)))
+                    continue
+                combined = threshold.combine_shares(share_points, self.options.quorum)
+                values.append(dlog.discrete_log(ciphertext.beta - combined, len(indices)))
+            counts[part] = tuple(values)
+        self._check_ground_truth(counts, final)
+        lines = outcome_lines(
+            self.manifest, counts, registered=len(self.credentials), participants=len(indices)
+        )
+        result = TallyResult(tuple(present), counts, lines)
+        self.post(kinds.RESULT, result.to_tlv(), self.official_quorum())
+        self._timed("tally and decryption", started)
+        return result, len(ballots), len(indices)
+
+    def _present_guardians(self) -> list[int]:
+        everyone = list(range(1, self.options.guardians + 1))
+        for _ in range(self.options.absent_guardians):
+            everyone.pop(self.choices.number(f"absent/{len(everyone)}", len(everyone)))
+        return everyone
+
+    def _check_ground_truth(
+        self, counts: dict[str, tuple[int, ...]], final: dict[bytes, PlaintextBallot]
+    ) -> None:
+        expected = {part: [0] * len(values) for part, values in counts.items()}
+        for plaintext in final.values():
+            for part, votes in zip(
+                self.manifest.style(plaintext.style).parts, plaintext.votes, strict=True
+            ):
+                for option, vote in enumerate(votes):
+                    expected[part][option] += vote
+        if {part: tuple(v) for part, v in expected.items()} != counts:
+            raise MockElectionFailed(
+                "the decrypted tally differs from the simulated voters' choices"
+            )
+
+
+def run_mock_election(
+    options: MockOptions, record: Path, progress: Progress = _no_progress
+) -> MockResult:
+    """Run the whole election and export its record into ``record`` (a new directory)."""
+    election = _Election(options, progress)
+    clock = int(time.time())
+    context, key_shares = election.setup()
+    box = BallotBox(context, (c.verify_key for c in election.credentials))
+    election.post(kinds.OPEN, PhaseMark("open", clock).to_tlv(), election.official_quorum())
+    box.phase = "open"
+    election.witness_round(clock)
+    final, audits, revotes = election.voting(context, box)
+    election.post(
+        kinds.CLOSE, PhaseMark("close", int(time.time())).to_tlv(), election.official_quorum()
+    )
+    box.phase = "closed"
+    election.witness_round(int(time.time()))
+    closing = parse_note(election.board.latest_checkpoint())
+    for name, key in election.witness_keys[: options.witness_quorum]:
+        cosignature_time(closing, name, key.verify_key)
+    result, cast, counted = election.tally(context, key_shares, final)
+    election.witness_round(int(time.time()))
+    started = time.perf_counter()
+    export_record(election.board, record)
+    election._timed("export", started)
+    secrets = MockSecrets(
+        election.officials,
+        election.authority,
+        election.guardian_keys,
+        key_shares,
+        election.log_key,
+        election.witness_keys,
+        election.credentials,
+    )
+    return MockResult(
+        election.manifest, record, secrets, result, cast, counted, audits, revotes, election.seconds
+    )

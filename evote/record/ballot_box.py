@@ -1,0 +1,116 @@
+"""The ballot box's admission rules: what may be appended as a ballot or an audited ballot.
+
+The rules are those an observer checks afterwards (docs/election-record.md, checks 7–8); the
+box applies them before anything reaches the board, so an honest board holds only valid
+ballots and a dishonest one is caught by the verifier:
+
+* the election is open; the entry is signed by exactly the ballot's credential, a listed one;
+* the ballot id was never used (cast or audited) before;
+* the sequence number is greater than that of every earlier ballot of the credential, so a
+  replayed old ballot can never become the counted one;
+* no ``α`` of the ballot appears in any earlier ballot (weeding: a copied ciphertext is refused);
+* every proof verifies (audited ballots also re-encrypt from their seed).
+
+Proof checks are pure and can run in other processes (:func:`check_proofs`); the stateful
+checks and the bookkeeping are serial (:meth:`BallotBox.admit`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from evote.board.entry import Entry
+from evote.crypto.signing import VerifyKey
+from evote.election.audit import AuditReveal, verify_audit
+from evote.election.ballot import EncryptedBallot, verify_ballot
+from evote.election.context import ElectionContext
+from evote.errors import BoardError, DecodeError, VerificationError
+from evote.record import kinds
+
+
+class BallotRejected(BoardError):
+    """The ballot box refused a ballot or audit; nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A parsed ballot or audit entry, ready for the stateful checks."""
+
+    kind: Literal["ballot", "audit"]
+    entry: Entry
+    ballot: EncryptedBallot
+    reveal: AuditReveal | None
+
+
+def parse_submission(data: bytes, context: ElectionContext) -> Submission:
+    """Parse a ballot or audit entry against the manifest; raise :class:`BallotRejected`."""
+    try:
+        entry = Entry.decode(data)
+        if entry.kind == kinds.BALLOT:
+            return Submission(
+                "ballot", entry, EncryptedBallot.from_tlv(entry.body, context.manifest), None
+            )
+        if entry.kind == kinds.AUDIT:
+            reveal = AuditReveal.from_tlv(entry.body, context.manifest)
+            return Submission("audit", entry, reveal.ballot, reveal)
+    except DecodeError as error:
+        raise BallotRejected(f"malformed submission: {error}") from error
+    raise BallotRejected(f"the ballot box takes ballots and audits, not {entry.kind!r} entries")
+
+
+def check_proofs(submission: Submission, context: ElectionContext) -> None:
+    """Verify the proofs (and an audit's re-encryption); raise :class:`BallotRejected`."""
+    try:
+        if submission.reveal is not None:
+            verify_audit(submission.reveal, context)
+        else:
+            verify_ballot(submission.ballot, context)
+    except VerificationError as error:
+        raise BallotRejected(f"{submission.kind} refused: {error}") from error
+
+
+class BallotBox:
+    """The stateful admission rules of one election."""
+
+    def __init__(self, context: ElectionContext, credentials: Iterable[VerifyKey]) -> None:
+        self.context = context
+        self._credentials = {key.encode() for key in credentials}
+        self._last_sequence: dict[bytes, int] = {}
+        self._ballot_ids: set[bytes] = set()
+        self._alphas: set[bytes] = set()
+        self.phase: Literal["setup", "open", "closed"] = "setup"
+
+    def admit(self, submission: Submission) -> None:
+        """Apply the stateful rules and record the submission as accepted.
+
+        Call it only for a submission whose proofs were checked, and append the entry to the
+        board right after; if the append fails, the election stops (the box's state is ahead).
+        """
+        ballot = submission.ballot
+        credential = ballot.credential.encode()
+        if self.phase != "open":
+            raise BallotRejected(f"the election is not open (it is {self.phase})")
+        if credential not in self._credentials:
+            raise BallotRejected("the ballot's credential is not on the published list")
+        if submission.entry.signers != (ballot.credential,):
+            raise BallotRejected("a ballot is signed by its own credential and nothing else")
+        if ballot.ballot_id in self._ballot_ids:
+            raise BallotRejected(f"ballot id {ballot.ballot_id.hex()} was already used")
+        alphas = [
+            selection.ciphertext.alpha.encode()
+            for contest in ballot.contests
+            for selection in contest.selections
+        ]
+        if len(set(alphas)) != len(alphas) or not self._alphas.isdisjoint(alphas):
+            raise BallotRejected("a ciphertext of this ballot was already submitted (copied)")
+        if submission.kind == "ballot":
+            last = self._last_sequence.get(credential, -1)
+            if ballot.sequence <= last:
+                raise BallotRejected(
+                    f"sequence {ballot.sequence} is not above this credential's last ({last})"
+                )
+            self._last_sequence[credential] = ballot.sequence
+        self._ballot_ids.add(ballot.ballot_id)
+        self._alphas.update(alphas)
