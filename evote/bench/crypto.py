@@ -1,8 +1,11 @@
-"""Per-primitive costs and per-ballot encrypt/verify figures on the reference manifest's shape.
+"""Per-primitive costs and per-ballot encrypt/verify figures on the reference manifest.
 
-The reference manifest (design notes) is a yes/no referendum, a 1-of-5 head-of-community
-contest and a council contest of 10 candidates with up to 3 marks; undervotes are allowed,
-so the contest totals range over [0,1], [0,1] and [0,3]: 17 options and 3 contest proofs.
+The reference manifest (design notes; :mod:`evote.mock.defaults`) is a yes/no referendum, a
+1-of-5 head-of-community contest and a council contest of 10 candidates with up to 3 marks;
+undervotes are allowed, so the contest totals range over [0,1], [0,1] and [0,3]: 17 options
+and 3 contest proofs. Ballots are made and checked by the real ballot code
+(:func:`encrypt_ballot`, :meth:`EncryptedBallot.from_tlv`, :func:`verify_ballot`); a ballot's
+size is that of its signed board entry.
 
 The *floor* is the number of scalar multiplications a verification performs, counted by
 instrumenting the two libsodium calls that do them, times the cost of one measured in the
@@ -14,24 +17,22 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Final
 
 from evote.bench.timing import best_seconds_per_call, best_seconds_per_item
-from evote.crypto import encoding, group
-from evote.crypto.elgamal import new_ballot_seed
+from evote.board.entry import Entry
+from evote.crypto import group
 from evote.crypto.encoding import Value
 from evote.crypto.group import Point, base_mul, mul
-from evote.crypto.hashing import hash32, hash_to_scalar
-from evote.crypto.rng import random_below, random_bytes, random_scalar
+from evote.crypto.hashing import hash_to_scalar
+from evote.crypto.rng import random_below, random_scalar
 from evote.crypto.signing import SigningKey
-from evote.election.contest import ContestShape, EncryptedContest, verify_contest
-from evote.election.encrypt import encrypt_contest
-
-REFERENCE_SHAPE: Final = (
-    ContestShape(option_limits=(1, 1), min_total=0, max_total=1),
-    ContestShape(option_limits=(1,) * 5, min_total=0, max_total=1),
-    ContestShape(option_limits=(1,) * 10, min_total=0, max_total=3),
-)
+from evote.crypto.threshold import Polynomial
+from evote.election.ballot import EncryptedBallot, verify_ballot
+from evote.election.context import ElectionContext
+from evote.election.encrypt import PlaintextBallot, encrypt_ballot
+from evote.election.manifest import Manifest
+from evote.mock.defaults import REFERENCE_CONTESTS
+from evote.mock.election import mock_manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,70 +139,65 @@ def count_operations() -> Iterator[Callable[[], OperationCounts]]:
         group._sbase_raw, group._smul_raw, group._is_valid_raw = sbase, smul, valid
 
 
-@dataclass(frozen=True, slots=True)
-class _BallotFixture:
-    election_hash: bytes
-    binding: bytes
-    encoded: bytes
+def _reference_context() -> ElectionContext:
+    """The reference manifest with throwaway keys and a one-guardian key."""
+    keys = [SigningKey.generate() for _ in range(5)]
+    manifest = mock_manifest(
+        "benchmark",
+        REFERENCE_CONTESTS,
+        officials=keys[:1],
+        official_quorum=1,
+        authority=keys[1],
+        guardians=keys[2:3],
+        guardian_quorum=1,
+        log_key=keys[3],
+        witnesses=[("witness.bench", keys[4])],
+        witness_quorum=1,
+    )
+    return ElectionContext.create(manifest, [Polynomial.random(1).commitments()])
 
 
-def _random_votes(shape: ContestShape) -> list[int]:
-    while True:
-        votes = [random_below(limit + 1) for limit in shape.option_limits]
-        if shape.min_total <= sum(votes) <= shape.max_total:
-            return votes
-
-
-def _encode_ballot(
-    ballot_id: bytes, credential: bytes, contests: list[EncryptedContest], signature: bytes
-) -> bytes:
-    return encoding.encode([ballot_id, credential, [c.to_tlv() for c in contests], signature])
-
-
-def _decode_contests(data: bytes) -> list[EncryptedContest]:
-    fields = encoding.expect_list(encoding.decode(data), 4, what="ballot")
-    items = encoding.expect_list(fields[2], len(REFERENCE_SHAPE), what="ballot.contests")
-    return [
-        EncryptedContest.from_tlv(item, shape, what=f"contest[{index}]")
-        for index, (item, shape) in enumerate(zip(items, REFERENCE_SHAPE, strict=True))
-    ]
+def _random_plaintext(manifest: Manifest) -> PlaintextBallot:
+    choices = {}
+    for contest in manifest.contests:
+        options = contest.options()
+        marks = contest.min_marks + random_below(contest.max_marks - contest.min_marks + 1)
+        chosen: set[str] = set()
+        while len(chosen) < marks:
+            chosen.add(options[random_below(len(options))])
+        choices[contest.id] = sorted(chosen)
+    return PlaintextBallot.from_choices(manifest, "default", choices)
 
 
 def measure_ballots(ballots: int, rounds: int = 5) -> tuple[PrimitiveCosts, BallotFigures]:
-    key = base_mul(random_scalar())
-    election_hash = hash32("ext-base", b"benchmark election")
-    signer = SigningKey.generate()
-    credential = signer.verify_key.encode()
-    votes = [[_random_votes(shape) for shape in REFERENCE_SHAPE] for _ in range(ballots)]
-    fixtures: list[_BallotFixture] = []
+    context = _reference_context()
+    manifest = context.manifest
+    plaintexts = [_random_plaintext(manifest) for _ in range(ballots)]
+    voter = SigningKey.generate()
+    entries: list[bytes] = []
 
     def encrypt_all() -> int:
-        fixtures.clear()
-        for ballot_votes in votes:
-            ballot_id = random_bytes(16)
-            binding = hash32("ballot-binding", election_hash, ballot_id, credential, "reference")
-            seed = new_ballot_seed()
-            contests = [
-                encrypt_contest(v, shape, index, key, election_hash, binding, seed)
-                for index, (v, shape) in enumerate(zip(ballot_votes, REFERENCE_SHAPE, strict=True))
-            ]
-            encoded = _encode_ballot(ballot_id, credential, contests, signer.sign(binding))
-            fixtures.append(_BallotFixture(election_hash, binding, encoded))
-        return len(votes)
+        entries.clear()
+        for plaintext in plaintexts:
+            ballot = encrypt_ballot(plaintext, context, voter.verify_key, 0).ballot
+            entries.append(
+                Entry.create("ballot", manifest.election_id, ballot.to_tlv(), [voter]).encoded
+            )
+        return len(plaintexts)
 
     encrypt_seconds = best_seconds_per_item(encrypt_all, repeats=2)
-    decoded = [_decode_contests(f.encoded) for f in fixtures]
+    bodies = [Entry.decode(data).body for data in entries]
+    decoded = [EncryptedBallot.from_tlv(body, manifest) for body in bodies]
 
     def decode_all() -> int:
-        for fixture in fixtures:
-            _decode_contests(fixture.encoded)
-        return len(fixtures)
+        for body in bodies:
+            EncryptedBallot.from_tlv(body, manifest)
+        return len(bodies)
 
     def verify_all() -> int:
-        for fixture, contests in zip(fixtures, decoded, strict=True):
-            for index, (contest, shape) in enumerate(zip(contests, REFERENCE_SHAPE, strict=True)):
-                verify_contest(contest, shape, index, key, fixture.election_hash, fixture.binding)
-        return len(fixtures)
+        for ballot in decoded:
+            verify_ballot(ballot, context)
+        return len(decoded)
 
     # Interleave primitive and ballot measurements so both see the same machine load.
     actions = _primitive_actions()
@@ -213,13 +209,10 @@ def measure_ballots(ballots: int, rounds: int = 5) -> tuple[PrimitiveCosts, Ball
         verify_seconds = min(verify_seconds, best_seconds_per_item(verify_all, repeats=1))
     primitives = PrimitiveCosts(**best)
     with count_operations() as counted:
-        _decode_contests(fixtures[0].encoded)
+        EncryptedBallot.from_tlv(bodies[0], manifest)
     decode_counts = counted()
     with count_operations() as counted:
-        for index, (contest, shape) in enumerate(zip(decoded[0], REFERENCE_SHAPE, strict=True)):
-            verify_contest(
-                contest, shape, index, key, fixtures[0].election_hash, fixtures[0].binding
-            )
+        verify_ballot(decoded[0], context)
     verify_counts = counted()
 
     floor_verify_us = (
@@ -235,7 +228,7 @@ def measure_ballots(ballots: int, rounds: int = 5) -> tuple[PrimitiveCosts, Ball
         encrypt_ms_per_ballot=1e3 * encrypt_seconds,
         decode_ms_per_ballot=1e3 * decode_seconds,
         verify_ms_per_ballot=verify_ms,
-        ballot_bytes=max(len(f.encoded) for f in fixtures),
+        ballot_bytes=max(len(data) for data in entries),
         floor_verify_ms_per_ballot=floor_verify_us / 1e3,
         verify_over_floor=verify_ms / (floor_verify_us / 1e3),
         floor_decode_and_verify_ms_per_ballot=floor_both_us / 1e3,

@@ -133,6 +133,8 @@ class HolderTie:
 
 @dataclass(frozen=True, slots=True)
 class ElectedCandidate:
+    """A seat holder of an open-list election and the basis of the seat (§1.3 steps 4, 7)."""
+
     name: str
     district: str | None
     """The territorial district of the candidate's list; None for the single list's first."""
@@ -588,8 +590,8 @@ def open_list(
     * ``territorial_lists``: district → party → [(candidate, personal votes), …] in list order;
       the same districts and parties as ``party_votes`` (a list may be empty). Personal votes
       of a list cannot exceed the party's votes in that district.
-    * ``single_list_first``: party → the first candidate of its single list (on no territorial
-      list). Candidate names are unique across all lists.
+    * ``single_list_first``: every party → the first candidate of its single list (on no
+      territorial list). Candidate names are unique across all lists.
     * ``threshold`` (5 %, "at least"), ``preference_share`` (1/4 of the quota, "at least"),
       ``quota_denominator`` (the council size by default, [R] in §1.3 step 2).
 
@@ -608,8 +610,9 @@ def open_list(
       If R < the number of qualifying parties the guarantee cannot be met: the flag
       ``guarantee_cannot_be_met`` is set and plain largest remainder is applied.
       Without the guarantee the rule is ``largest_remainder``.
-    * Should whole quotas of unused votes claim more seats than remain (possible only when Q is
-      smaller than the number of seats), seats go to the largest unused votes first.
+    * Should whole quotas of unused votes claim more seats than remain (possible when Q is
+      below the number of seats, or when guarantee seats went to parties with less than a quota
+      of unused votes), the seats go to the largest unused votes first.
     * Equal remainders competing for fewer seats are reported in ``remainder_ties``; those
       seats stay undecided (not in ``final_seats``). Nothing is drawn by lot.
     * Step 7: a party's first single-district seat goes to its single list's first candidate,

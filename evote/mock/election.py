@@ -184,6 +184,45 @@ def _random_plaintext(
     return PlaintextBallot(style, tuple(votes))
 
 
+def mock_manifest(
+    name: str,
+    contests: Sequence[dict[str, object]],
+    *,
+    officials: Sequence[SigningKey],
+    official_quorum: int,
+    authority: SigningKey,
+    guardians: Sequence[SigningKey],
+    guardian_quorum: int,
+    log_key: SigningKey,
+    witnesses: Sequence[tuple[str, SigningKey]],
+    witness_quorum: int,
+) -> Manifest:
+    """A manifest for the given contests naming the simulated parties' public keys."""
+    return Manifest.from_mapping(
+        {
+            "name": name,
+            "contests": list(contests),
+            "officials": {
+                "keys": [k.verify_key.encode().hex() for k in officials],
+                "quorum": official_quorum,
+            },
+            "credential_authority": authority.verify_key.encode().hex(),
+            "guardians": {
+                "keys": [k.verify_key.encode().hex() for k in guardians],
+                "quorum": guardian_quorum,
+            },
+            "log": {
+                "origin": LOG_ORIGIN_PREFIX + random_bytes(8).hex(),
+                "key": log_key.verify_key.encode().hex(),
+            },
+            "witnesses": {
+                "keys": {name: key.verify_key.encode().hex() for name, key in witnesses},
+                "quorum": witness_quorum,
+            },
+        }
+    )
+
+
 # --- voters' devices, run in worker processes ---------------------------------------------
 
 
@@ -287,30 +326,17 @@ class _Election:
 
     def _manifest(self) -> Manifest:
         options = self.options
-        return Manifest.from_mapping(
-            {
-                "name": options.name,
-                "contests": list(options.contests),
-                "officials": {
-                    "keys": [k.verify_key.encode().hex() for k in self.officials],
-                    "quorum": options.official_quorum,
-                },
-                "credential_authority": self.authority.verify_key.encode().hex(),
-                "guardians": {
-                    "keys": [k.verify_key.encode().hex() for k in self.guardian_keys],
-                    "quorum": options.quorum,
-                },
-                "log": {
-                    "origin": LOG_ORIGIN_PREFIX + random_bytes(8).hex(),
-                    "key": self.log_key.verify_key.encode().hex(),
-                },
-                "witnesses": {
-                    "keys": {
-                        name: key.verify_key.encode().hex() for name, key in self.witness_keys
-                    },
-                    "quorum": options.witness_quorum,
-                },
-            }
+        return mock_manifest(
+            options.name,
+            options.contests,
+            officials=self.officials,
+            official_quorum=options.official_quorum,
+            authority=self.authority,
+            guardians=self.guardian_keys,
+            guardian_quorum=options.quorum,
+            log_key=self.log_key,
+            witnesses=self.witness_keys,
+            witness_quorum=options.witness_quorum,
         )
 
     def _timed(self, phase: str, started: float) -> None:

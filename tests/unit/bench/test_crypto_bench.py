@@ -6,15 +6,16 @@ import json
 
 from click.testing import CliRunner
 
-from evote.bench.crypto import REFERENCE_SHAPE, count_operations
+from evote.bench.crypto import _reference_context, count_operations
 from evote.cli import main
 from evote.crypto import group
 from evote.crypto.group import Scalar, base_mul, mul
 
 
-def test_reference_shape_has_17_options_and_contest_ranges_of_2_2_4_branches() -> None:
-    assert sum(len(shape.option_limits) for shape in REFERENCE_SHAPE) == 17
-    assert [shape.max_total - shape.min_total + 1 for shape in REFERENCE_SHAPE] == [2, 2, 4]
+def test_reference_manifest_has_17_options_and_contest_ranges_of_2_2_4_branches() -> None:
+    shapes = [contest.shape() for contest in _reference_context().manifest.contests]
+    assert sum(len(shape.option_limits) for shape in shapes) == 17
+    assert [shape.max_total - shape.min_total + 1 for shape in shapes] == [2, 2, 4]
 
 
 def test_operation_counter_counts_and_restores_libsodium_calls() -> None:
@@ -37,5 +38,7 @@ def test_bench_json_has_the_documented_keys_and_the_counted_floor() -> None:
     # 17 two-branch option proofs (2F + 6V each) and contest proofs of 2, 2 and 4 branches
     # (kF + 3kV each) make 42 fixed-base and 126 variable-base multiplications.
     assert figures["verify_counts"] == {"fixed_base": 42, "variable_base": 126, "validations": 0}
-    assert figures["decode_counts"]["validations"] == 34
+    # 34 ciphertext points and the credential key.
+    assert figures["decode_counts"]["validations"] == 35
+    # The signed board entry: contests, ballot id, credential, style, sequence and signature.
     assert 3500 < figures["ballot_bytes"] <= 4400
