@@ -492,6 +492,50 @@ def _largest_remainder(
     return allocation, ()
 
 
+def _seat_holders(
+    party: str,
+    district_seats: Mapping[str, int],
+    lists: Mapping[str, tuple[str, ...]],
+    keys: Mapping[str, Fraction],
+    first: str,
+    single_seats: int,
+) -> tuple[tuple[ElectedCandidate, ...], tuple[HolderTie, ...], int]:
+    """One party's seat holders (§1.3 steps 4 and 7): (holders, tie if any, vacant seats).
+
+    District seats go to the top of each re-ordered list; the first single-district seat to
+    the single list's first candidate; further ones one per list by descending ``keys``,
+    round after round, each to the list's next candidate.
+    """
+    holders: list[ElectedCandidate] = []
+    taken: dict[str, int] = {}
+    vacant = 0
+    for district, won in district_seats.items():
+        order = lists[district]
+        taken[district] = min(won, len(order))
+        vacant += won - taken[district]
+        holders.extend(ElectedCandidate(name, district, "district") for name in order[:won])
+    extra = single_seats
+    if extra > 0:
+        holders.append(ElectedCandidate(first, None, "single_list_first"))
+        extra -= 1
+    while extra > 0:
+        open_lists = [district for district in taken if taken[district] < len(lists[district])]
+        if not open_lists:
+            return tuple(holders), (), vacant + extra
+        for level in sorted({keys[district] for district in open_lists}, reverse=True):
+            group = [district for district in open_lists if keys[district] == level]
+            if len(group) > extra:
+                return tuple(holders), (HolderTie(party, tuple(group), extra),), vacant
+            for district in group:
+                name = lists[district][taken[district]]
+                holders.append(ElectedCandidate(name, district, "single_district_extra"))
+                taken[district] += 1
+            extra -= len(group)
+            if extra == 0:
+                break
+    return tuple(holders), (), vacant
+
+
 def _check_party_votes(party_votes: object) -> dict[str, dict[str, int]]:
     if not isinstance(party_votes, Mapping) or not party_votes:
         raise InvalidInput("party_votes must map at least one territorial district to its votes")
@@ -702,42 +746,14 @@ def open_list(
     holder_ties: list[HolderTie] = []
     vacant: dict[str, int] = {}
     for party in qualifying:
-        holders: list[ElectedCandidate] = []
-        taken: dict[str, int] = {}
-        missing = 0
-        for district, by_party in district_seats.items():
-            if party not in by_party:
-                continue
-            order = reordered[district][party]
-            won = by_party[party]
-            taken[district] = min(won, len(order))
-            missing += won - taken[district]
-            holders.extend(ElectedCandidate(n, district, "district") for n in order[:won])
-        extra = single_seats[party]
-        if extra > 0:
-            holders.append(ElectedCandidate(firsts[party], None, "single_list_first"))
-            extra -= 1
-        while extra > 0:
-            open_lists = [d for d in taken if taken[d] < len(reordered[d][party])]
-            if not open_lists:
-                missing += extra
-                break
-            keys = {d: list_key(d, party) for d in open_lists}
-            for level in sorted(set(keys.values()), reverse=True):
-                group = [d for d in open_lists if keys[d] == level]
-                if len(group) > extra:
-                    holder_ties.append(HolderTie(party, tuple(group), extra))
-                    extra = 0
-                    break
-                for district in group:
-                    name = reordered[district][party][taken[district]]
-                    holders.append(ElectedCandidate(name, district, "single_district_extra"))
-                    taken[district] += 1
-                extra -= len(group)
-                if extra == 0:
-                    break
-        elected[party] = tuple(holders)
-        vacant[party] = missing
+        won = {d: by_party[party] for d, by_party in district_seats.items() if party in by_party}
+        lists_of_party = {district: reordered[district][party] for district in won}
+        keys = {district: list_key(district, party) for district in won}
+        holders, tie, vacant[party] = _seat_holders(
+            party, won, lists_of_party, keys, firsts[party], single_seats[party]
+        )
+        elected[party] = holders
+        holder_ties.extend(tie)
 
     final = {
         party: (
