@@ -15,7 +15,8 @@
     │   ├── InclusionProofError      a leaf is not in the tree a checkpoint commits to
     │   ├── ConsistencyError         a tree is not a prefix of a later one: the log rewrote history
     │   ├── CheckpointError          a checkpoint or cosignature is bad, or short of quorum
-    │   └── RecordError              an exported election record is malformed or does not check out
+    │   ├── RecordError              an exported election record is malformed or does not check out
+    │   └── CheckFailed              a numbered check of an election record failed (names where)
     ├── BoardError                   the bulletin board refused an operation; nothing was written
     │   ├── EntryRejected            an entry breaks the envelope rules (kind, election, signatures)
     │   ├── DuplicateEntry           the exact same entry bytes are already on the board
@@ -98,6 +99,36 @@ class CheckpointError(VerificationError):
 
 class RecordError(VerificationError):
     """An exported record is malformed, incomplete, or disagrees with its own signatures."""
+
+
+class CheckFailed(VerificationError):
+    """One finding of the independent verifier: a numbered check of ``docs/election-record.md``
+    failed at ``entry`` (a leaf index, when one is to blame) and ``field`` (a path in its body).
+
+    ``cause`` keeps the specific error behind the finding (a :class:`ProofError`, an
+    :class:`InvalidSignature`, ...) when there is one.
+    """
+
+    def __init__(
+        self,
+        check: str,
+        message: str,
+        *,
+        entry: int | None = None,
+        kind: str | None = None,
+        field: str | None = None,
+        cause: EvoteError | None = None,
+    ) -> None:
+        where = [] if entry is None else [f"entry {entry}" + (f" ({kind})" if kind else "")]
+        if field:
+            where.append(field)
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+        self.check = check
+        self.message = message
+        self.entry = entry
+        self.kind = kind
+        self.field = field
+        self.cause = cause
 
 
 class BoardError(EvoteError):

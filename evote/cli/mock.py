@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import click
+import yaml
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -18,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from evote.cli import main
+from evote.mock.defaults import PRESETS, Preset
 from evote.mock.election import MockOptions, MockResult, run_mock_election
 
 
@@ -58,6 +60,19 @@ from evote.mock.election import MockOptions, MockResult, run_mock_election
     type=click.Path(file_okay=False, path_type=Path),
     help="Also write every simulated party's private key here (mock only).",
 )
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    default="reference",
+    show_default=True,
+    help="Embedded contests: the reference manifest, or a community with an open-list council.",
+)
+@click.option(
+    "--contests",
+    "contests_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML or JSON file with `contests:` (and optional `ballot_styles:`) instead of a preset.",
+)
 @click.option("--seed", help="Make the voters' choices reproducible (keys and nonces stay random).")
 @click.option("--workers", type=click.IntRange(min=1), help="Processes for voters and checks.")
 def mock_election(
@@ -69,11 +84,16 @@ def mock_election(
     revote_rate: float,
     record_dir: Path | None,
     secrets_dir: Path | None,
+    preset: str,
+    contests_file: Path | None,
     seed: str | None,
     workers: int | None,
 ) -> None:
     """Run a complete mock election with simulated voters, guardians, officials and witnesses."""
+    chosen = PRESETS[preset] if contests_file is None else _read_contests(contests_file)
     options = MockOptions(
+        contests=chosen["contests"],
+        ballot_styles=chosen.get("ballot_styles"),
         voters=voters,
         guardians=guardians,
         quorum=quorum,
@@ -103,6 +123,23 @@ def mock_election(
     if secrets_dir is not None:
         result.secrets.write(secrets_dir)
     _print_result(result)
+
+
+def _read_contests(path: Path) -> Preset:
+    """Contests (and ballot styles) from an officials' YAML or JSON file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise click.BadParameter(f"cannot read {path}: {error}") from error
+    if not isinstance(data, dict) or not isinstance(data.get("contests"), list):
+        raise click.BadParameter(f"{path} must hold a mapping with a `contests:` list")
+    styles = data.get("ballot_styles")
+    if styles is not None and not isinstance(styles, list):
+        raise click.BadParameter(f"{path}: `ballot_styles:` must be a list")
+    preset: Preset = {"contests": data["contests"]}
+    if styles is not None:
+        preset["ballot_styles"] = styles
+    return preset
 
 
 def _print_result(result: MockResult) -> None:

@@ -79,6 +79,7 @@ class MockOptions:
     seed: bytes | None = None
     workers: int = field(default_factory=lambda: MockOptions.default_workers())
     contests: Sequence[dict[str, object]] = field(default_factory=lambda: REFERENCE_CONTESTS)
+    ballot_styles: Sequence[dict[str, object]] | None = None
     name: str = "Mock community election"
 
     @staticmethod
@@ -188,6 +189,7 @@ def mock_manifest(
     name: str,
     contests: Sequence[dict[str, object]],
     *,
+    ballot_styles: Sequence[dict[str, object]] | None = None,
     officials: Sequence[SigningKey],
     official_quorum: int,
     authority: SigningKey,
@@ -202,6 +204,7 @@ def mock_manifest(
         {
             "name": name,
             "contests": list(contests),
+            **({} if ballot_styles is None else {"ballot_styles": list(ballot_styles)}),
             "officials": {
                 "keys": [k.verify_key.encode().hex() for k in officials],
                 "quorum": official_quorum,
@@ -329,6 +332,7 @@ class _Election:
         return mock_manifest(
             options.name,
             options.contests,
+            ballot_styles=options.ballot_styles,
             officials=self.officials,
             official_quorum=options.official_quorum,
             authority=self.authority,
