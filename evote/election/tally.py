@@ -8,9 +8,9 @@ shares combine to ``tally·B = Bc − M`` (§3.9).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from evote.crypto import encoding
 from evote.crypto.elgamal import CIPHERTEXT_BYTES, ZERO_CIPHERTEXT, Ciphertext
@@ -22,6 +22,8 @@ from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext
 from evote.election.manifest import Manifest
 from evote.errors import DecodeError
+
+T = TypeVar("T")
 
 TALLY_TAG: Final = "evote/v1/tally"
 SHARES_TAG: Final = "evote/v1/decryption-share"
@@ -59,6 +61,39 @@ def _decode_point(data: bytes, what: str) -> Point:
     return Point.decode(encoding.expect_bytes(data, POINT_BYTES, what=what), allow_identity=True)
 
 
+def _per_part(
+    value: encoding.Decoded,
+    manifest: Manifest,
+    what: str,
+    decode_option: Callable[[encoding.Decoded, str], T],
+) -> dict[str, tuple[T, ...]]:
+    """Parse ``[[part, [one value per option]] per part]`` in manifest order, lengths checked."""
+    parts = all_parts(manifest)
+    items = encoding.expect_list(value, len(parts), what=f"{what}.parts")
+    result: dict[str, tuple[T, ...]] = {}
+    for part, item in zip(parts, items, strict=True):
+        name, values = encoding.expect_list(item, 2, what=f"{what}.part")
+        if name != part:
+            raise DecodeError(f"{what}: expected part {part!r}, got {name!r}")
+        contest, district = manifest.part(part)
+        options = encoding.expect_list(
+            values, len(contest.options(district)), what=f"{what}.{part}"
+        )
+        result[part] = tuple(decode_option(option, f"{what}.{part}") for option in options)
+    return result
+
+
+def _ciphertext(value: encoding.Decoded, what: str) -> Ciphertext:
+    raw = encoding.expect_bytes(value, CIPHERTEXT_BYTES, what=what)
+    return Ciphertext(
+        _decode_point(raw[:POINT_BYTES], what), _decode_point(raw[POINT_BYTES:], what)
+    )
+
+
+def _count(value: encoding.Decoded, what: str) -> int:
+    return encoding.expect_int(value, what=what)
+
+
 @dataclass(frozen=True, slots=True)
 class EncryptedTally:
     """The aggregates, and which board entries were counted (leaf indices, ascending)."""
@@ -87,24 +122,7 @@ class EncryptedTally:
             encoding.expect_int(i, what="tally.counted")
             for i in encoding.expect_list(fields[1], what="tally.counted")
         )
-        parts = all_parts(manifest)
-        items = encoding.expect_list(fields[2], len(parts), what="tally.totals")
-        totals: dict[str, tuple[Ciphertext, ...]] = {}
-        for part, item in zip(parts, items, strict=True):
-            name, values = encoding.expect_list(item, 2, what="tally.part")
-            if name != part:
-                raise DecodeError(f"tally: expected part {part!r}, got {name!r}")
-            contest, district = manifest.part(part)
-            ciphertexts = []
-            for value in encoding.expect_list(values, len(contest.options(district)), what=part):
-                raw = encoding.expect_bytes(value, CIPHERTEXT_BYTES, what=part)
-                ciphertexts.append(
-                    Ciphertext(
-                        _decode_point(raw[:POINT_BYTES], part),
-                        _decode_point(raw[POINT_BYTES:], part),
-                    )
-                )
-            totals[part] = tuple(ciphertexts)
+        totals = _per_part(fields[2], manifest, "tally", _ciphertext)
         return cls(counted, totals)
 
 
@@ -139,26 +157,17 @@ class GuardianShares:
         if fields[0] != SHARES_TAG:
             raise DecodeError("not an evote v1 decryption-share entry")
         guardian = encoding.expect_int(fields[1], what="shares.guardian")
-        parts = all_parts(manifest)
-        items = encoding.expect_list(fields[2], len(parts), what="shares.parts")
-        shares: dict[str, tuple[DecryptionShare, ...]] = {}
-        for part, item in zip(parts, items, strict=True):
-            name, values = encoding.expect_list(item, 2, what="shares.part")
-            if name != part:
-                raise DecodeError(f"shares: expected part {part!r}, got {name!r}")
-            contest, district = manifest.part(part)
-            decoded = []
-            for value in encoding.expect_list(values, len(contest.options(district)), what=part):
-                point, proof = encoding.expect_list(value, 2, what=part)
-                proof_bytes = encoding.expect_bytes(proof, what=part)
-                decoded.append(
-                    DecryptionShare(
-                        guardian,
-                        _decode_point(encoding.expect_bytes(point, POINT_BYTES, what=part), part),
-                        None if proof_bytes == b"" else CompactProof.decode(proof_bytes),
-                    )
-                )
-            shares[part] = tuple(decoded)
+
+        def share(value: encoding.Decoded, what: str) -> DecryptionShare:
+            point, proof = encoding.expect_list(value, 2, what=what)
+            proof_bytes = encoding.expect_bytes(proof, what=what)
+            return DecryptionShare(
+                guardian,
+                _decode_point(encoding.expect_bytes(point, POINT_BYTES, what=what), what),
+                None if proof_bytes == b"" else CompactProof.decode(proof_bytes),
+            )
+
+        shares = _per_part(fields[2], manifest, "shares", share)
         return cls(guardian, shares)
 
 
@@ -190,17 +199,7 @@ class TallyResult:
             encoding.expect_int(g, what="result.guardians")
             for g in encoding.expect_list(fields[1], what="result")
         )
-        parts = all_parts(manifest)
-        counts: dict[str, tuple[int, ...]] = {}
-        for part, item in zip(
-            parts, encoding.expect_list(fields[2], len(parts), what="result.counts"), strict=True
-        ):
-            name, values = encoding.expect_list(item, 2, what="result.part")
-            if name != part:
-                raise DecodeError(f"result: expected part {part!r}, got {name!r}")
-            counts[part] = tuple(
-                encoding.expect_int(v, what=part) for v in encoding.expect_list(values, what=part)
-            )
+        counts = _per_part(fields[2], manifest, "result", _count)
         outcomes = tuple(
             encoding.expect_text(o, what="result.outcomes")
             for o in encoding.expect_list(fields[3], what="result")
