@@ -39,6 +39,7 @@ from evote.crypto.proofs.schnorr import prove_coefficient
 from evote.crypto.rng import random_bytes
 from evote.crypto.signing import SigningKey
 from evote.election.audit import AuditReveal
+from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext, base_hash
 from evote.election.encrypt import PlaintextBallot, encrypt_ballot
 from evote.election.manifest import Manifest
@@ -53,7 +54,7 @@ from evote.election.tally import (
 from evote.errors import EvoteError, InvalidInput
 from evote.mock.defaults import REFERENCE_CONTESTS
 from evote.record import kinds
-from evote.record.ballot_box import BallotBox, check_proofs, parse_submission
+from evote.record.ballot_box import BallotBox, Submission, check_proofs, parse_submission
 from evote.record.kinds import CredentialList, GuardianKey, JointKey, PhaseMark
 
 LOG_ORIGIN_PREFIX: Final = "evote.mock/"
@@ -322,6 +323,7 @@ class _Election:
             kinds.entry_rules(self.election_id),
             self.manifest.witness_keys(),
         )
+        self.cast: dict[int, EncryptedBallot] = {}
         self.witnesses = [
             Witness(name, key, self.manifest.log_origin, self.log_key.verify_key)
             for name, key in self.witness_keys
@@ -467,16 +469,20 @@ class _Election:
         ]
         self._timed("ballot box verifies", started)
         started = time.perf_counter()
-        pending: list[bytes] = []
+        pending: list[Submission] = []
         for done, (data, reason) in enumerate(zip(flat, verdicts, strict=True), 1):
             if reason is not None:
                 raise MockElectionFailed(
                     f"an honest simulated voter's ballot was refused: {reason}"
                 )
-            box.admit(parse_submission(data, context))
-            pending.append(data)
+            submission = parse_submission(data, context)
+            box.admit(submission)
+            pending.append(submission)
             if len(pending) == _BATCH or done == len(flat):
-                self.board.append(pending)
+                first = self.board.append([s.entry.encoded for s in pending]).first_index
+                for index, admitted in enumerate(pending, first):
+                    if admitted.kind == kinds.BALLOT:
+                        self.cast[index] = admitted.ballot
                 pending = []
                 self.progress(wave, done, len(flat))
         self._timed("board appends", started)
@@ -488,19 +494,14 @@ class _Election:
         final: dict[bytes, PlaintextBallot],
     ) -> tuple[TallyResult, int, int]:
         started = time.perf_counter()
+        # The last valid ballot of each credential counts: the highest sequence number.
         counted: dict[bytes, tuple[int, int]] = {}
-        ballots = {}
-        for index in range(self.board.size):
-            entry = Entry.decode(self.board.entry(index))
-            if entry.kind != kinds.BALLOT:
-                continue
-            submission = parse_submission(entry.encoded, context)
-            credential = submission.ballot.credential.encode()
-            ballots[index] = submission.ballot
-            if credential not in counted or counted[credential][0] < submission.ballot.sequence:
-                counted[credential] = (submission.ballot.sequence, index)
+        for index, ballot in self.cast.items():
+            credential = ballot.credential.encode()
+            if credential not in counted or counted[credential][0] < ballot.sequence:
+                counted[credential] = (ballot.sequence, index)
         indices = tuple(sorted(index for _, index in counted.values()))
-        totals = aggregate(self.manifest, (ballots[i] for i in indices))
+        totals = aggregate(self.manifest, (self.cast[i] for i in indices))
         self.post(kinds.TALLY, EncryptedTally(indices, totals).to_tlv(), self.official_quorum())
         present = self._present_guardians()
         shares_by_guardian = {}
@@ -541,7 +542,7 @@ class _Election:
         result = TallyResult(tuple(present), counts, lines)
         self.post(kinds.RESULT, result.to_tlv(), self.official_quorum())
         self._timed("tally and decryption", started)
-        return result, len(ballots), len(indices)
+        return result, len(self.cast), len(indices)
 
     def _present_guardians(self) -> list[int]:
         everyone = list(range(1, self.options.guardians + 1))
