@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -89,7 +90,10 @@ def mock_election(
     seed: str | None,
     workers: int | None,
 ) -> None:
-    """Run a complete mock election with simulated voters, guardians, officials and witnesses."""
+    """Run a complete mock election with simulated voters, guardians, officials and witnesses.
+
+    Prints the results and where the record is; check it with `evote verify RECORD`.
+    """
     chosen = PRESETS[preset] if contests_file is None else _read_contests(contests_file)
     options = MockOptions(
         contests=chosen["contests"],
@@ -148,7 +152,7 @@ def _print_result(result: MockResult) -> None:
     for contest in manifest.contests:
         for part in contest.parts():
             _, district = manifest.part(part)
-            table = Table(title=f"{contest.title} [{part}]")
+            table = Table(title=escape(f"{contest.title} [{part}]"))
             table.add_column("option")
             table.add_column("votes", justify="right")
             for option, count in zip(

@@ -66,13 +66,15 @@ def verify_audit(reveal: AuditReveal, context: ElectionContext) -> None:
     ballot = reveal.ballot
     manifest = context.manifest
     parts = manifest.style(ballot.style).parts
+    if len(ballot.contests) != len(parts):
+        raise AuditMismatch(f"the ballot has {len(ballot.contests)} parts for {len(parts)}")
     binding = ballot.binding(context)
     if len(reveal.votes) != len(parts):
         raise AuditMismatch(f"the reveal gives {len(reveal.votes)} parts for {len(parts)}")
     for part, contest, votes in zip(parts, ballot.contests, reveal.votes, strict=True):
         definition, district = manifest.part(part)
         shape = definition.shape(district)
-        if len(votes) != len(shape.option_limits):
+        if len(votes) != len(shape.option_limits) or len(contest.selections) != len(votes):
             raise AuditMismatch(f"{part}: the reveal gives {len(votes)} option values")
         index = contest_index(manifest, part)
         for option, (vote, selection) in enumerate(zip(votes, contest.selections, strict=True)):

@@ -11,7 +11,9 @@ old ballot appended again can never become the counted one. The confirmation cod
 
     H_C = H32("confirmation", H_E, D_b, [contests])
 
-is shown to the voter before the cast-or-audit choice and is how a voter finds the ballot.
+is shown to the voter before the cast-or-audit choice. Unlike crypto spec §3.6.1 it does not
+chain the device's previous code: the board's signed log already shows order and omissions, and
+a chain would link the ballots one device cast for different voters.
 This module holds no prover code: encryption is in :mod:`evote.election.encrypt`.
 """
 
@@ -113,6 +115,10 @@ def verify_ballot(ballot: EncryptedBallot, context: ElectionContext) -> None:
     """Verify every proof of the ballot; raise :class:`ProofError` naming the contest part."""
     manifest = context.manifest
     style = manifest.style(ballot.style)
+    if len(ballot.contests) != len(style.parts):
+        raise ProofError(
+            "ballot", "contests", f"style {style.id} has {len(style.parts)} contest parts"
+        )
     binding = ballot.binding(context)
     for part, contest in zip(style.parts, ballot.contests, strict=True):
         definition, district = manifest.part(part)

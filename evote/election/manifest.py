@@ -299,7 +299,24 @@ def _validate_contest(contest: Contest) -> None:
     else:
         raise InvalidInput(f"contest {contest.id}: unknown kind {contest.kind!r}")
     if contest.kind != "open_list":
-        contest.shape()  # checks 0 ≤ min ≤ max ≤ number of options
+        try:
+            contest.shape()  # checks 0 ≤ min ≤ max ≤ number of options
+        except InvalidInput as error:
+            raise InvalidInput(f"contest {contest.id}: {error}") from error
+    _check_kind_fields(contest)
+
+
+def _check_kind_fields(contest: Contest) -> None:
+    """Fields of other kinds keep their defaults, so a manifest has one canonical form."""
+    stray = []
+    if contest.kind != "candidates" and (contest.candidates or contest.seats != 1):
+        stray.append("candidates/seats")
+    if contest.kind != "open_list" and (contest.parties or contest.districts or contest.open_list):
+        stray.append("parties/districts/counting")
+    if contest.kind != "referendum" and (contest.turnout_quorum or contest.approval_quorum):
+        stray.append("turnout_quorum/approval_quorum")
+    if stray:
+        raise InvalidInput(f"contest {contest.id} ({contest.kind}) cannot have {', '.join(stray)}")
 
 
 def _validate_open_list(contest: Contest) -> None:
@@ -315,24 +332,34 @@ def _validate_open_list(contest: Contest) -> None:
     party_ids = [party.id for party in contest.parties]
     if not party_ids or len(set(party_ids)) != len(party_ids):
         raise InvalidInput(f"open list {contest.id}: parties must be present and distinct")
+    names = []
     for party in contest.parties:
         _check_id(party.id, f"open list {contest.id}: party")
         if not party.name or not party.first_candidate:
             raise InvalidInput(f"open list {contest.id}: party {party.id} needs a name and leader")
+        _check_id(party.first_candidate, f"open list {contest.id}: first candidate")
+        names.append(party.first_candidate)
     district_ids = [district.id for district in contest.districts]
     if not district_ids or len(set(district_ids)) != len(district_ids):
         raise InvalidInput(f"open list {contest.id}: districts must be present and distinct")
     for district in contest.districts:
         _check_id(district.id, f"open list {contest.id}: district")
+        listed = [party_id for party_id, _ in district.lists]
+        if len(set(listed)) != len(listed):
+            raise InvalidInput(f"open list {contest.id}/{district.id}: a party has two lists")
         for party_id, candidates in district.lists:
             if party_id not in party_ids:
                 raise InvalidInput(
                     f"open list {contest.id}/{district.id}: unknown party {party_id}"
                 )
-            if len(set(candidates)) != len(candidates):
-                raise InvalidInput(f"open list {contest.id}/{district.id}: repeated candidate")
             for candidate in candidates:
                 _check_id(candidate, f"open list {contest.id}/{district.id}: candidate")
+            names.extend(candidates)
+    if len(set(names)) != len(names):
+        raise InvalidInput(
+            f"open list {contest.id}: a candidate stands twice (on two lists, or also first "
+            "on a single list)"
+        )
 
 
 # --- canonical TLV ---------------------------------------------------------------------------
@@ -554,6 +581,26 @@ def _mapping(value: object, what: str) -> Mapping[str, object]:
     return cast(Mapping[str, object], value)
 
 
+def _names(value: object, what: str) -> tuple[str, ...]:
+    items = _sequence(value, what)
+    if not all(isinstance(item, str) for item in items):
+        raise InvalidInput(f"{what}: every name must be text (quote numbers)")
+    return tuple(str(item) for item in items)
+
+
+def _bool(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{what}: write true or false")
+    return value
+
+
+def _required_fraction(value: object, what: str) -> Fraction:
+    fraction = _fraction_of(value, what)
+    if fraction is None:
+        raise InvalidInput(f"{what}: a fraction is required here")
+    return fraction
+
+
 def _sequence(value: object, what: str) -> Sequence[object]:
     if not isinstance(value, list | tuple):
         raise InvalidInput(f"{what} must be a list")
@@ -588,7 +635,7 @@ def _contest_from_mapping(data: Mapping[str, object]) -> Contest:
         rule = _str(data, "rule", what, "plurality")
         if rule not in ("plurality", "absolute_majority"):
             raise InvalidInput(f"{what}: rule must be plurality or absolute_majority")
-        candidates = tuple(str(c) for c in _sequence(data.get("candidates"), f"{what} candidates"))
+        candidates = _names(data.get("candidates"), f"{what} candidates")
         return Contest(
             identity,
             "candidates",
@@ -622,17 +669,18 @@ def _contest_from_mapping(data: Mapping[str, object]) -> Contest:
                 District(
                     _str(district, "id", what),
                     tuple(
-                        (str(party), tuple(str(c) for c in _sequence(names, f"{what} list")))
+                        (str(party), _names(names, f"{what} list"))
                         for party, names in lists.items()
                     ),
                 )
             )
         parameters = OpenListRule(
             seats=_int(counting, "seats", what),
-            threshold=_fraction_of(counting.get("threshold", "5/100"), what) or Fraction(0),
-            preference_share=_fraction_of(counting.get("preference_share", "1/4"), what)
-            or Fraction(0),
-            guarantee_one_seat=bool(counting.get("guarantee_one_seat", True)),
+            threshold=_required_fraction(counting.get("threshold", "5/100"), f"{what} threshold"),
+            preference_share=_required_fraction(
+                counting.get("preference_share", "1/4"), f"{what} preference_share"
+            ),
+            guarantee_one_seat=_bool(counting.get("guarantee_one_seat", True), f"{what} guarantee"),
         )
         return Contest(
             identity,
@@ -654,6 +702,7 @@ def _contest_from_mapping(data: Mapping[str, object]) -> Contest:
 
 
 def _from_mapping(data: Mapping[str, object]) -> Manifest:
+    data = _mapping(data, "the manifest")
     contests = tuple(
         _contest_from_mapping(_mapping(c, "contest"))
         for c in _sequence(data.get("contests"), "contests")
@@ -666,7 +715,7 @@ def _from_mapping(data: Mapping[str, object]) -> Manifest:
         styles = tuple(
             BallotStyle(
                 _str(_mapping(s, "ballot style"), "id", "ballot style"),
-                tuple(str(p) for p in _sequence(_mapping(s, "style").get("parts"), "style parts")),
+                _names(_mapping(s, "style").get("parts"), "style parts"),
             )
             for s in _sequence(styles_data, "ballot_styles")
         )

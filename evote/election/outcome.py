@@ -97,15 +97,20 @@ def _open_list_line(contest: Contest, counts: Mapping[str, tuple[int, ...]]) -> 
             personal = [(name, values[f"{party.id}/{name}"]) for name in candidates]
             party_votes[district.id][party.id] = values[party.id] + sum(v for _, v in personal)
             lists[district.id][party.id] = personal
-    outcome = counting.open_list(
-        rule.seats,
-        party_votes,
-        lists,
-        {party.id: party.first_candidate for party in contest.parties},
-        threshold=rule.threshold,
-        preference_share=rule.preference_share,
-        guarantee_one_seat=rule.guarantee_one_seat,
-    )
+    total = sum(sum(votes.values()) for votes in party_votes.values())
+    try:
+        outcome = counting.open_list(
+            rule.seats,
+            party_votes,
+            lists,
+            {party.id: party.first_candidate for party in contest.parties},
+            threshold=rule.threshold,
+            preference_share=rule.preference_share,
+            guarantee_one_seat=rule.guarantee_one_seat,
+        )
+    except InvalidInput as error:
+        # Too few votes for the method (a quota of 0): no seats can be allocated by it.
+        return f"{contest.id}: no seats allocated ({total} votes for {rule.seats} seats): {error}"
     seats = ", ".join(f"{party} {outcome.final_seats[party]}" for party in outcome.final_seats)
     elected = "; ".join(
         f"{party}: {_names(tuple(c.name for c in members))}"
@@ -113,6 +118,15 @@ def _open_list_line(contest: Contest, counts: Mapping[str, tuple[int, ...]]) -> 
         if members
     )
     line = f"{contest.id}: seats {seats or 'none'}; elected {elected or 'nobody'}"
+    if outcome.guarantee_binding:
+        line += "; the one-seat guarantee changed the allocation"
+    if outcome.guarantee_cannot_be_met:
+        line += "; the one-seat guarantee cannot be met"
+    if outcome.district_seats_exceed_council:
+        line += "; district seats exceed the council size"
+    vacant = ", ".join(f"{party} {count}" for party, count in outcome.vacant_seats.items() if count)
+    if vacant:
+        line += f"; vacant seats (lists too short): {vacant}"
     if outcome.remainder_ties or outcome.holder_ties:
         line += "; ties to be resolved by the commission"
     return line

@@ -90,6 +90,8 @@ class MockOptions:
     def __post_init__(self) -> None:
         if self.voters < 1:
             raise InvalidInput("a mock election needs at least one voter")
+        if self.workers < 1:
+            raise InvalidInput("a mock election needs at least one worker process")
         if not 1 <= self.quorum <= self.guardians:
             raise InvalidInput(f"quorum {self.quorum} of {self.guardians} guardians is impossible")
         if not 0 <= self.absent_guardians <= self.guardians - self.quorum:

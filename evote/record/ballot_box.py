@@ -4,12 +4,15 @@ The rules are those an observer checks afterwards (docs/election-record.md, chec
 box applies them before anything reaches the board, so an honest board holds only valid
 ballots and a dishonest one is caught by the verifier:
 
-* the election is open; the entry is signed by exactly the ballot's credential, a listed one;
+* the entry belongs to this election and is validly signed by exactly the ballot's
+  credential, a listed one; the election is open;
 * the ballot id was never used (cast or audited) before;
 * the sequence number is greater than that of every earlier ballot of the credential, so a
   replayed old ballot can never become the counted one;
 * no ``α`` of the ballot appears in any earlier ballot (weeding: a copied ciphertext is refused);
-* every proof verifies (audited ballots also re-encrypt from their seed).
+* every proof verifies (audited ballots also re-encrypt from their seed);
+* no ballot of a credential derives its nonces from a seed that an audit of the same credential
+  revealed (a device that reuses an audited seed under a new ballot id would expose the vote).
 
 Proof checks are pure and can run in other processes (:func:`check_proofs`); the stateful
 checks and the bookkeeping are serial (:meth:`BallotBox.admit`).
@@ -22,11 +25,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from evote.board.entry import Entry
+from evote.crypto.elgamal import selection_nonce
+from evote.crypto.group import base_mul
 from evote.crypto.signing import VerifyKey
 from evote.election.audit import AuditReveal, verify_audit
-from evote.election.ballot import EncryptedBallot, verify_ballot
+from evote.election.ballot import EncryptedBallot, contest_index, verify_ballot
 from evote.election.context import ElectionContext
-from evote.errors import BoardError, DecodeError, VerificationError
+from evote.errors import BoardError, DecodeError, InvalidSignature, VerificationError
 from evote.record import kinds
 
 
@@ -71,6 +76,16 @@ def check_proofs(submission: Submission, context: ElectionContext) -> None:
         raise BallotRejected(f"{submission.kind} refused: {error}") from error
 
 
+def derives_from_seed(ballot: EncryptedBallot, seed: bytes, context: ElectionContext) -> bool:
+    """Whether the ballot's first ciphertext was made with ``seed`` (one hash, one F)."""
+    manifest = context.manifest
+    part = manifest.style(ballot.style).parts[0]
+    nonce = selection_nonce(
+        context.extended_hash, ballot.binding(context), seed, contest_index(manifest, part), 0
+    )
+    return base_mul(nonce) == ballot.contests[0].selections[0].ciphertext.alpha
+
+
 class BallotBox:
     """The stateful admission rules of one election."""
 
@@ -80,6 +95,8 @@ class BallotBox:
         self._last_sequence: dict[bytes, int] = {}
         self._ballot_ids: set[bytes] = set()
         self._alphas: set[bytes] = set()
+        self._audit_seeds: dict[bytes, list[bytes]] = {}
+        self._cast_by_credential: dict[bytes, list[EncryptedBallot]] = {}
         self.phase: Literal["setup", "open", "closed"] = "setup"
 
     def admit(self, submission: Submission) -> None:
@@ -92,10 +109,16 @@ class BallotBox:
         credential = ballot.credential.encode()
         if self.phase != "open":
             raise BallotRejected(f"the election is not open (it is {self.phase})")
+        if submission.entry.election_id != self.context.manifest.election_id:
+            raise BallotRejected("the entry belongs to another election")
         if credential not in self._credentials:
             raise BallotRejected("the ballot's credential is not on the published list")
         if submission.entry.signers != (ballot.credential,):
             raise BallotRejected("a ballot is signed by its own credential and nothing else")
+        try:
+            submission.entry.verify_signatures()
+        except InvalidSignature as error:
+            raise BallotRejected(f"the credential's signature does not verify: {error}") from error
         if ballot.ballot_id in self._ballot_ids:
             raise BallotRejected(f"ballot id {ballot.ballot_id.hex()} was already used")
         alphas = [
@@ -105,12 +128,30 @@ class BallotBox:
         ]
         if len(set(alphas)) != len(alphas) or not self._alphas.isdisjoint(alphas):
             raise BallotRejected("a ciphertext of this ballot was already submitted (copied)")
-        if submission.kind == "ballot":
+        self._check_seed_reuse(submission)
+        if submission.reveal is None:
             last = self._last_sequence.get(credential, -1)
             if ballot.sequence <= last:
                 raise BallotRejected(
                     f"sequence {ballot.sequence} is not above this credential's last ({last})"
                 )
             self._last_sequence[credential] = ballot.sequence
+            self._cast_by_credential.setdefault(credential, []).append(ballot)
+        else:
+            self._audit_seeds.setdefault(credential, []).append(submission.reveal.seed)
         self._ballot_ids.add(ballot.ballot_id)
         self._alphas.update(alphas)
+
+    def _check_seed_reuse(self, submission: Submission) -> None:
+        credential = submission.ballot.credential.encode()
+        if submission.reveal is None:
+            pairs = [(submission.ballot, seed) for seed in self._audit_seeds.get(credential, [])]
+        else:
+            seed = submission.reveal.seed
+            pairs = [(ballot, seed) for ballot in self._cast_by_credential.get(credential, [])]
+        for ballot, seed in pairs:
+            if derives_from_seed(ballot, seed, self.context):
+                raise BallotRejected(
+                    "this ballot's nonces derive from a seed an audit revealed: the device "
+                    "reused an audited seed, and the ballot would not be secret"
+                )

@@ -587,7 +587,7 @@ VALIDATION_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "repeated-candidate",
         _set("council.districts.0.lists", {"a": ["a1", "a1"]}),
-        "council/north: repeated candidate",
+        "council: a candidate stands twice",
     ),
     (
         "bad-list-candidate",
@@ -680,3 +680,67 @@ def test_a_manifest_is_immutable() -> None:
 
 def test_the_tag_is_the_first_item_of_the_encoding() -> None:
     assert _tlv_value()[0] == MANIFEST_TAG
+
+
+# --- rules added after review: one canonical form, names that count, honest types --------------
+
+
+def _stand_twice_on_two_lists(doc: dict[str, Any]) -> None:
+    contest(doc, "council")["districts"][1]["lists"]["a"] = ["a1"]
+
+
+def _leader_also_on_a_list(doc: dict[str, Any]) -> None:
+    contest(doc, "council")["districts"][0]["lists"]["a"] = ["a-leader"]
+
+
+def _guarantee_as_text(doc: dict[str, Any]) -> None:
+    contest(doc, "council")["counting"]["guarantee_one_seat"] = "false"
+
+
+def _null_threshold(doc: dict[str, Any]) -> None:
+    contest(doc, "council")["counting"]["threshold"] = None
+
+
+def _numeric_candidate(doc: dict[str, Any]) -> None:
+    contest(doc, "head")["candidates"] = ["bondar", 7, "melnyk"]
+
+
+def _seats_on_a_referendum(doc: dict[str, Any]) -> None:
+    contest(doc, "referendum")["kind"] = "candidates"
+    contest(doc, "referendum")["candidates"] = ["yes-camp"]
+    contest(doc, "referendum")["rule"] = "plurality"
+
+
+def _bad_range_names_its_contest(doc: dict[str, Any]) -> None:
+    contest(doc, "head")["min_marks"] = 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_stand_twice_on_two_lists, "a candidate stands twice"),
+        (_leader_also_on_a_list, "a candidate stands twice"),
+        (_guarantee_as_text, "write true or false"),
+        (_null_threshold, "a fraction is required"),
+        (_numeric_candidate, "every name must be text"),
+        (_seats_on_a_referendum, "cannot have turnout_quorum"),
+        (_bad_range_names_its_contest, "contest head: "),
+    ],
+)
+def test_reviewed_rules_are_refused(change: Callable[[dict[str, Any]], None], message: str) -> None:
+    doc = document()
+    change(doc)
+    with pytest.raises(InvalidInput, match=message):
+        Manifest.from_mapping(doc)
+
+
+def test_a_top_level_that_is_not_a_mapping_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="the manifest must be a mapping"):
+        Manifest.from_mapping(["not", "a", "mapping"])  # type: ignore[arg-type]
+
+
+def test_a_contest_with_a_field_of_another_kind_is_refused() -> None:
+    # Otherwise one election could have two canonical encodings, hence two ids.
+    head = dataclasses.replace(MANIFEST.contests[1], parties=MANIFEST.contests[2].parties)
+    with pytest.raises(InvalidInput, match="cannot have parties"):
+        dataclasses.replace(MANIFEST, contests=(MANIFEST.contests[0], head, MANIFEST.contests[2]))

@@ -327,3 +327,55 @@ def test_parse_submission_refuses_a_malformed_body(kind: str) -> None:
     data = Entry.create(kind, MANIFEST.election_id, body, [VOTER]).encoded
     with pytest.raises(BallotRejected, match=r"malformed submission: (ballot|audit): expected"):
         parse_submission(data, CONTEXT)
+
+
+# --- signatures, election, and seeds revealed by audits -------------------------------------------
+
+
+def forged_signature(data: bytes) -> bytes:
+    """The same entry with the last byte of its signature flipped."""
+    return data[:-1] + bytes([data[-1] ^ 1])
+
+
+def test_a_forged_signature_is_refused_before_anything_is_recorded() -> None:
+    box = new_box()
+    honest = ballot_entry(cast())
+    with pytest.raises(BallotRejected, match="signature does not verify"):
+        submit(box, forged_signature(honest))
+    # The forged copy did not burn the ballot id or the ciphertexts: the real one still goes in.
+    submit(box, honest)
+
+
+def test_an_entry_of_another_election_is_refused() -> None:
+    result = cast()
+    data = Entry.create(kinds.BALLOT, b"\x01" * 32, result.ballot.to_tlv(), [VOTER]).encoded
+    with pytest.raises(BallotRejected, match="another election"):
+        submit(new_box(), data)
+
+
+def test_a_ballot_reusing_an_audited_seed_under_a_new_ballot_id_is_refused() -> None:
+    box = new_box()
+    seed = new_ballot_seed()
+    audited = encrypt_with_seed(plaintext(), CONTEXT, VOTER.verify_key, 0, b"\x01" * 16, seed)
+    submit(box, audit_entry(audited))
+    reused = encrypt_with_seed(plaintext(), CONTEXT, VOTER.verify_key, 0, b"\x02" * 16, seed)
+    with pytest.raises(BallotRejected, match="reused an audited seed"):
+        submit(box, ballot_entry(reused))
+    fresh = encrypt_with_seed(
+        plaintext(), CONTEXT, VOTER.verify_key, 0, b"\x03" * 16, new_ballot_seed()
+    )
+    submit(box, ballot_entry(fresh))
+
+
+def test_an_audit_revealing_the_seed_of_an_earlier_cast_ballot_is_refused() -> None:
+    box = new_box()
+    seed = new_ballot_seed()
+    submit(
+        box,
+        ballot_entry(
+            encrypt_with_seed(plaintext(), CONTEXT, VOTER.verify_key, 0, b"\x04" * 16, seed)
+        ),
+    )
+    later = encrypt_with_seed(plaintext(), CONTEXT, VOTER.verify_key, 1, b"\x05" * 16, seed)
+    with pytest.raises(BallotRejected, match="reused an audited seed"):
+        submit(box, audit_entry(later))

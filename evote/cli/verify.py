@@ -1,0 +1,123 @@
+"""``evote verify`` and ``evote record show``: the independent verifier and a record reader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+
+from evote.cli import main
+from evote.errors import EvoteError
+from evote.verify.load import load
+from evote.verify.report import describe_entry
+from evote.verify.runner import verify_record
+
+_PHASES = {
+    "record": "loading the record",
+    "proofs": "verifying ballot and audit proofs",
+    "checks": "running the checks",
+}
+
+
+def _election_id(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise click.BadParameter(
+            "the election id is 64 hex digits (SHA-256 of the manifest)", param_hint="--election-id"
+        )
+    return value
+
+
+@main.command("verify")
+@click.argument("record", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--election-id",
+    "election_id",
+    metavar="HEX",
+    help="The election id published by the electoral authority (64 hex digits). Without it, "
+    "the record's own manifest is trusted and its id is printed for you to compare.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that verify ballot proofs [default: one per CPU].",
+)
+@click.pass_context
+def verify(
+    context: click.Context,
+    record: Path,
+    election_id: str | None,
+    as_json: bool,
+    workers: int | None,
+) -> None:
+    """Run every check of the election record in RECORD and report each one.
+
+    Exits with status 0 if every check passes and 1 otherwise. A progress bar goes to standard
+    error; the report (a table, or JSON with --json) to standard output.
+    """
+    expected = _election_id(election_id)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(_PHASES.get(phase, phase), total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        report = verify_record(record, election_id=expected, workers=workers, progress=progress)
+    if as_json:
+        click.echo(report.to_json_text())
+    else:
+        report.render(Console())
+    if not report.passed:
+        context.exit(1)
+
+
+@main.group("record")
+def record_group() -> None:
+    """Read an exported election record."""
+
+
+@record_group.command("show")
+@click.argument("record", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("index", type=click.IntRange(min=0), required=False)
+def show(record: Path, index: int | None) -> None:
+    """Print the entries of RECORD (or only entry INDEX) as JSON.
+
+    Each entry shows its kind, signers (hex) and decoded body, with points and bytes in hex.
+    The record is loaded with every signature and checkpoint checked (check 1 of
+    `evote verify`); a record that does not load is refused.
+    """
+    try:
+        loaded = load(record)
+    except EvoteError as error:
+        raise click.ClickException(str(error)) from error
+    entries, manifest = loaded.record.entries, loaded.manifest
+    if index is None:
+        click.echo(
+            json.dumps(
+                [describe_entry(i, entry, manifest) for i, entry in enumerate(entries)],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    if index >= len(entries):
+        raise click.BadParameter(
+            f"the record has {len(entries)} entries (0 to {len(entries) - 1})",
+            param_hint="INDEX",
+        )
+    click.echo(
+        json.dumps(describe_entry(index, entries[index], manifest), indent=2, ensure_ascii=False)
+    )

@@ -1,0 +1,1395 @@
+"""The numbered checks of ``docs/election-record.md``, one function each.
+
+Every function takes public data already read from the record and returns its
+:class:`Findings`: how many items it examined and every failure, each a
+:class:`~evote.errors.CheckFailed` naming the check, the entry index and the field. Functions
+that establish something later checks need (the election context, the credential list, which
+ballots are valid, the decryption shares that verified) return it as well; the runner
+(:mod:`evote.verify.runner`) decides what runs and what is skipped.
+
+Everything is recomputed here from the specification rather than taken from prover code:
+``H_P``, ``H_B``, ``H_E``, ``K`` and every ``K̂_ℓ`` (crypto spec §3.4, §3.5), the ballot binding
+``D_b`` and every contest sum (§3.6), the aggregates (§3.8), the Lagrange combination and
+``count·B = Bc − Σ w_ℓ·M_ℓ`` (§3.9.2). Only ``verify_*`` functions of the crypto layer, the
+record's data types and the Benaloh audit check (:func:`evote.election.audit.verify_audit`)
+are used. Checks 3 to 13 run only on a record that passed check 1, so every entry's envelope
+signatures are already known to verify; they check *who* signed.
+
+Where the specification leaves a choice, this module takes the reading below, and says so in
+its messages:
+
+* a ballot whose ``α`` or ballot id already appeared in an *earlier* ballot entry is invalid
+  (the first occurrence is not invalidated by a later copy, so copying a ballot cannot
+  disenfranchise its voter); a ballot sharing an ``α`` or a ballot id with any audited ballot
+  is invalid wherever the audit is;
+* "after ``open``" and "before ``close``" refer to the first ``open`` and ``close`` entries;
+* the ``open`` and ``close`` entries' official quorum (in the table of entries, but in no
+  numbered check) is checked with the phases (check 3);
+* checks 12 and 13 check the decryption of the tally *as posted*; whether it is the right
+  tally is check 10.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Generic, TypeVar
+
+from evote.board.checkpoint import verify_witnessed
+from evote.board.entry import Entry, signed_message
+from evote.board.record import Record
+from evote.crypto import encoding
+from evote.crypto.elgamal import Ciphertext
+from evote.crypto.group import BASE, IDENTITY, L, Point, Scalar, base_mul, mul
+from evote.crypto.hashing import hash32
+from evote.crypto.proofs.chaum_pedersen import verify_decryption_share
+from evote.crypto.proofs.range import verify_range
+from evote.crypto.proofs.schnorr import verify_coefficient
+from evote.crypto.proofs.statements import DecryptionTarget, RangeStatement
+from evote.crypto.signing import VerifyKey
+from evote.election.audit import AuditReveal, verify_audit
+from evote.election.ballot import EncryptedBallot
+from evote.election.context import ElectionContext
+from evote.election.manifest import Manifest
+from evote.election.outcome import outcome_lines
+from evote.election.tally import EncryptedTally, GuardianShares, TallyResult
+from evote.errors import (
+    CheckFailed,
+    DecodeError,
+    EvoteError,
+    InvalidSignature,
+    ProofError,
+    RecordError,
+)
+from evote.record import kinds
+from evote.record.kinds import GuardianKey, JointKey, PhaseMark
+from evote.verify import load
+
+T = TypeVar("T")
+
+# --- the catalogue of checks ---------------------------------------------------------------------
+
+RECORD: Final = "record"
+MANIFEST: Final = "manifest"
+PHASES: Final = "phases"
+GUARDIANS: Final = "guardians"
+JOINT_KEY: Final = "joint-key"
+CREDENTIALS: Final = "credentials"
+BALLOTS: Final = "ballots"
+AUDITS: Final = "audits"
+COUNTED_SET: Final = "counted-set"
+TALLY: Final = "tally"
+CLOSING_CHECKPOINT: Final = "closing-checkpoint"
+DECRYPTION_SHARES: Final = "decryption-shares"
+RESULT: Final = "result"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInfo:
+    number: int
+    name: str
+    title: str
+
+
+#: The checks of docs/election-record.md, in their numbered order.
+CHECKS: Final = (
+    CheckInfo(1, RECORD, "files load; envelopes, signatures and checkpoints verify"),
+    CheckInfo(2, MANIFEST, "entry 0 is the manifest of this election, signed by officials"),
+    CheckInfo(3, PHASES, "entry kinds in phase order; one of each single entry"),
+    CheckInfo(4, GUARDIANS, "one key per guardian, t commitments, Schnorr proofs under H_B"),
+    CheckInfo(5, JOINT_KEY, "K, every K̂_ℓ and H_E recompute; officials and all guardians sign"),
+    CheckInfo(6, CREDENTIALS, "signed by the credential authority; sorted and distinct"),
+    CheckInfo(7, BALLOTS, "signer, credential, timing, proofs, weeding, ids, sequence"),
+    CheckInfo(8, AUDITS, "seed re-encrypts byte for byte; proofs; ballot id never cast"),
+    CheckInfo(9, COUNTED_SET, "the tally counts each credential's last valid ballot"),
+    CheckInfo(10, TALLY, "official quorum; aggregates equal the sums of counted ballots"),
+    CheckInfo(11, CLOSING_CHECKPOINT, "a checkpoint covering close has a witness quorum"),
+    CheckInfo(12, DECRYPTION_SHARES, "each share proof verifies against K̂_ℓ and the aggregate"),
+    CheckInfo(13, RESULT, "≥ t verified guardians; count·B = Bc − Σ w_ℓ·M_ℓ; outcome lines"),
+)
+CHECKS_BY_NAME: Final = {info.name: info for info in CHECKS}
+
+#: ``protocol_version`` hashed into ``H_P`` (crypto spec §3.4): evote/v1.
+PROTOCOL_VERSION: Final = 1
+
+
+class Findings:
+    """What one check found: the number of items it examined and every failure, in order."""
+
+    def __init__(self, check: str) -> None:
+        if check not in CHECKS_BY_NAME:
+            raise ValueError(f"unknown check {check!r}")
+        self.check = check
+        self.checked = 0
+        self.failures: list[CheckFailed] = []
+
+    def fail(
+        self,
+        message: str,
+        *,
+        entry: int | None = None,
+        kind: str | None = None,
+        field: str | None = None,
+        cause: EvoteError | None = None,
+    ) -> None:
+        self.failures.append(
+            CheckFailed(self.check, message, entry=entry, kind=kind, field=field, cause=cause)
+        )
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed(Generic[T]):
+    """One entry of a kind with its parsed body, or the reason it does not parse."""
+
+    index: int
+    entry: Entry
+    body: T | None
+    error: EvoteError | None
+
+
+def parse_all(entries: Sequence[Entry], kind: str, parser: Callable[[bytes], T]) -> list[Parsed[T]]:
+    """Every entry of ``kind``, in index order, with its body parsed by ``parser``."""
+    items: list[Parsed[T]] = []
+    for index, entry in enumerate(entries):
+        if entry.kind != kind:
+            continue
+        try:
+            items.append(Parsed(index, entry, parser(entry.body), None))
+        except EvoteError as error:
+            items.append(Parsed(index, entry, None, error))
+    return items
+
+
+def the_one(items: Sequence[Parsed[T]]) -> Parsed[T] | None:
+    """The entry of a single kind, if there is exactly one and it parses."""
+    if len(items) == 1 and items[0].body is not None:
+        return items[0]
+    return None
+
+
+def _single_problems(findings: Findings, items: Sequence[Parsed[T]], kind: str) -> None:
+    """Report a missing, repeated or unparseable single entry (used by the check owning it)."""
+    if not items:
+        findings.fail(f"there is no {kind} entry")
+    for item in items[1:]:
+        findings.fail(
+            f"a second {kind} entry (the first is entry {items[0].index}); exactly one is allowed",
+            entry=item.index,
+            kind=kind,
+        )
+    for item in items:
+        if item.error is not None:
+            findings.fail(
+                f"the body does not parse: {item.error}",
+                entry=item.index,
+                kind=kind,
+                field="body",
+                cause=item.error,
+            )
+
+
+def _short(key: VerifyKey) -> str:
+    return key.encode().hex()[:16] + "…"
+
+
+def _signer_list(entry: Entry) -> str:
+    return ", ".join(_short(key) for key in entry.signers) or "nobody"
+
+
+def _signed_by_exactly(
+    findings: Findings, index: int, entry: Entry, key: VerifyKey, role: str
+) -> bool:
+    if list(entry.signers) != [key]:
+        findings.fail(
+            f"must be signed by {role} ({_short(key)}) and nobody else; "
+            f"signed by {_signer_list(entry)}",
+            entry=index,
+            kind=entry.kind,
+            field="signatures",
+        )
+        return False
+    return True
+
+
+def _official_quorum(
+    findings: Findings,
+    index: int,
+    entry: Entry,
+    manifest: Manifest,
+    *,
+    also_allowed: Iterable[VerifyKey] = (),
+) -> None:
+    """An official quorum signed; every other signer is an official or in ``also_allowed``."""
+    officials = set(manifest.officials)
+    allowed = officials | set(also_allowed)
+    strangers = [key for key in entry.signers if key not in allowed]
+    if strangers:
+        findings.fail(
+            "signed by keys with no role here: " + ", ".join(_short(key) for key in strangers),
+            entry=index,
+            kind=entry.kind,
+            field="signatures",
+        )
+    signed = {key for key in entry.signers if key in officials}
+    if len(signed) < manifest.official_quorum:
+        findings.fail(
+            f"signed by {len(signed)} distinct officials; the quorum is {manifest.official_quorum}",
+            entry=index,
+            kind=entry.kind,
+            field="signatures",
+        )
+
+
+# --- election hashes, recomputed (crypto spec §3.4) ----------------------------------------------
+
+
+def params_hash() -> bytes:
+    """``H_P`` from the built-in constants of the one parameter set this verifier knows."""
+    return hash32("params", "edwards25519-prime-order", BASE, L, "sha512-tlv", PROTOCOL_VERSION)
+
+
+def base_hash(manifest: Manifest) -> bytes:
+    """``H_B = H32("base", H_P, H_M, election_id, n, t, [guardian identity keys])``."""
+    encoded = manifest.to_tlv()
+    return hash32(
+        "base",
+        params_hash(),
+        hash32("manifest", encoded),
+        hashlib.sha256(encoded).digest(),
+        len(manifest.guardians),
+        manifest.guardian_quorum,
+        [key.encode() for key in manifest.guardians],
+    )
+
+
+def extended_hash(
+    hashed_base: bytes,
+    key: Point,
+    commitments: Sequence[Sequence[Point]],
+    verification_keys: Sequence[Point],
+) -> bytes:
+    """``H_E = H32("ext-base", H_B, K, [[K_{i,j}] per guardian], [K̂_1 … K̂_n])``."""
+    return hash32(
+        "ext-base", hashed_base, key, [list(c) for c in commitments], list(verification_keys)
+    )
+
+
+def ballot_binding(extended: bytes, ballot: EncryptedBallot) -> bytes:
+    """``D_b = H32("ballot-binding", H_E, ballot_id, credential, style, sequence)``."""
+    return hash32(
+        "ballot-binding",
+        extended,
+        ballot.ballot_id,
+        ballot.credential.encode(),
+        ballot.style,
+        ballot.sequence,
+    )
+
+
+def _sum(ciphertexts: Iterable[Ciphertext]) -> Ciphertext:
+    alpha, beta = IDENTITY, IDENTITY
+    for ciphertext in ciphertexts:
+        alpha, beta = alpha + ciphertext.alpha, beta + ciphertext.beta
+    return Ciphertext(alpha, beta)
+
+
+def _parts(manifest: Manifest) -> list[str]:
+    """Every part of every contest, in manifest order."""
+    return [part for contest in manifest.contests for part in contest.parts()]
+
+
+def _contest_index(manifest: Manifest, part: str) -> int:
+    contest_id = part.partition("/")[0]
+    return [contest.id for contest in manifest.contests].index(contest_id)
+
+
+# --- 1. record -----------------------------------------------------------------------------------
+
+
+def check_record(directory: str | Path, manifest: Manifest) -> tuple[Findings, Record | None]:
+    """Check 1: the files load under the manifest's trust roots (``load_record``)."""
+    findings = Findings(RECORD)
+    try:
+        record = load.load_entries(directory, manifest)
+    except RecordError as error:
+        findings.fail(str(error), cause=error)
+        return findings, None
+    findings.checked = record.size
+    return findings, record
+
+
+# --- 2. manifest ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestInfo:
+    """Entry 0 parsed: the manifest, its election id, and the id the reader was given."""
+
+    entry: Entry
+    manifest: Manifest
+    election_id: bytes
+    expected_id: bytes | None
+
+
+def check_manifest(first: bytes, expected_id: bytes | None) -> tuple[Findings, ManifestInfo | None]:
+    """Check 2: entry 0 is a canonical manifest whose SHA-256 is the election id, signed by an
+    official quorum, for the one parameter set this verifier knows.
+
+    Returns the manifest whenever it parses, so that the other checks can run against it.
+    """
+    findings = Findings(MANIFEST)
+    findings.checked = 1
+    try:
+        entry = Entry.decode(first)
+    except DecodeError as error:
+        findings.fail(f"not an entry envelope: {error}", entry=0, cause=error)
+        return findings, None
+    if entry.kind != kinds.MANIFEST:
+        findings.fail(
+            "entry 0 must be the manifest: the election's trust roots are in it",
+            entry=0,
+            kind=entry.kind,
+            field="kind",
+        )
+        return findings, None
+    try:
+        manifest = Manifest.from_tlv(entry.body)
+    except DecodeError as error:
+        findings.fail(str(error), entry=0, kind=entry.kind, field="body", cause=error)
+        return findings, None
+    election_id = hashlib.sha256(entry.body).digest()
+    if expected_id is not None and election_id != expected_id:
+        findings.fail(
+            f"the manifest's SHA-256 is {election_id.hex()}, not the published election id "
+            f"{expected_id.hex()}: this is another election's manifest, or a changed one",
+            entry=0,
+            kind=entry.kind,
+            field="body",
+        )
+    if entry.election_id != election_id:
+        findings.fail(
+            f"the envelope names election {entry.election_id.hex()}, but the manifest's SHA-256 "
+            f"is {election_id.hex()}",
+            entry=0,
+            kind=entry.kind,
+            field="election_id",
+        )
+    if manifest.scheme != params_hash():
+        findings.fail(
+            f"unknown parameter set {manifest.scheme.hex()}: this verifier knows only "
+            f"edwards25519 ElGamal ({params_hash().hex()})",
+            entry=0,
+            kind=entry.kind,
+            field="scheme",
+        )
+    message = signed_message(entry.kind, entry.election_id, entry.body)
+    for position, signature in enumerate(entry.signatures):
+        try:
+            signature.signer.verify(message, signature.signature)
+        except InvalidSignature as error:
+            findings.fail(
+                str(error),
+                entry=0,
+                kind=entry.kind,
+                field=f"signatures[{position}]",
+                cause=error,
+            )
+    _official_quorum(findings, 0, entry, manifest)
+    return findings, ManifestInfo(entry, manifest, election_id, expected_id)
+
+
+# --- 3. phases -----------------------------------------------------------------------------------
+
+_PHASE_RANK: Final = {
+    kinds.MANIFEST: 0,
+    kinds.GUARDIAN_KEY: 1,
+    kinds.JOINT_KEY: 2,
+    kinds.CREDENTIALS: 3,
+    kinds.OPEN: 4,
+    kinds.BALLOT: 5,
+    kinds.AUDIT: 5,
+    kinds.CLOSE: 6,
+    kinds.TALLY: 7,
+    kinds.DECRYPTION_SHARE: 8,
+    kinds.RESULT: 9,
+}
+_SINGLE_KINDS: Final = (
+    kinds.MANIFEST,
+    kinds.JOINT_KEY,
+    kinds.CREDENTIALS,
+    kinds.OPEN,
+    kinds.CLOSE,
+    kinds.TALLY,
+    kinds.RESULT,
+)
+
+
+def check_phases(entries: Sequence[Entry], manifest: Manifest) -> Findings:
+    """Check 3: kinds in phase order, one of each single entry; ``open``/``close`` well formed
+    and signed by an official quorum."""
+    findings = Findings(PHASES)
+    findings.checked = len(entries)
+    if entries and entries[0].kind != kinds.MANIFEST:
+        findings.fail("the record must start with the manifest", entry=0, kind=entries[0].kind)
+    phase: tuple[int, int] | None = None  # (rank, index) of the entry that opened this phase
+    for index, entry in enumerate(entries):
+        rank = _PHASE_RANK.get(entry.kind)
+        if rank is None:
+            findings.fail("not a kind of the election record", entry=index, kind=entry.kind)
+            continue
+        if phase is not None and rank < phase[0]:
+            findings.fail(
+                f"out of phase order: it comes after the {entries[phase[1]].kind} entry at "
+                f"{phase[1]}",
+                entry=index,
+                kind=entry.kind,
+                field="kind",
+            )
+        elif phase is None or rank > phase[0]:
+            phase = (rank, index)
+    for kind in _SINGLE_KINDS:
+        positions = [index for index, entry in enumerate(entries) if entry.kind == kind]
+        if not positions:
+            findings.fail(f"there is no {kind} entry")
+        for index in positions[1:]:
+            findings.fail(
+                f"a second {kind} entry (the first is entry {positions[0]}); exactly one is "
+                "allowed",
+                entry=index,
+                kind=kind,
+            )
+    marks = [
+        *parse_all(entries, kinds.OPEN, lambda body: PhaseMark.from_tlv(body, "open")),
+        *parse_all(entries, kinds.CLOSE, lambda body: PhaseMark.from_tlv(body, "close")),
+    ]
+    for item in marks:
+        if item.error is not None:
+            findings.fail(
+                f"the body does not parse: {item.error}",
+                entry=item.index,
+                kind=item.entry.kind,
+                field="body",
+                cause=item.error,
+            )
+        _official_quorum(findings, item.index, item.entry, manifest)
+    return findings
+
+
+# --- 4. guardians --------------------------------------------------------------------------------
+
+Commitments = tuple[tuple[Point, ...], ...]
+
+
+def check_guardians(
+    entries: Sequence[Entry], manifest: Manifest
+) -> tuple[Findings, Commitments | None]:
+    """Check 4: one ``guardian-key`` per guardian 1..n, signed by that guardian's identity key,
+    with ``t`` commitments whose Schnorr proofs verify under ``H_B`` (crypto spec §3.5).
+
+    Returns every guardian's commitments when each guardian has exactly one entry that parses
+    with ``t`` commitments (even if a proof or a signer is wrong, which is reported), else None.
+    """
+    findings = Findings(GUARDIANS)
+    n, t = len(manifest.guardians), manifest.guardian_quorum
+    hashed_base = base_hash(manifest)
+    items = parse_all(entries, kinds.GUARDIAN_KEY, GuardianKey.from_tlv)
+    by_guardian: dict[int, list[tuple[int, GuardianKey]]] = {}
+    for item in items:
+        findings.checked += 1
+        kind = kinds.GUARDIAN_KEY
+        if item.body is None:
+            findings.fail(
+                f"the body does not parse: {item.error}",
+                entry=item.index,
+                kind=kind,
+                field="body",
+                cause=item.error,
+            )
+            continue
+        body = item.body
+        if not 1 <= body.guardian <= n:
+            findings.fail(
+                f"there is no guardian {body.guardian}: the manifest names guardians 1 to {n}",
+                entry=item.index,
+                kind=kind,
+                field="guardian",
+            )
+            continue
+        earlier = by_guardian.setdefault(body.guardian, [])
+        if earlier:
+            findings.fail(
+                f"guardian {body.guardian} already published its key at entry {earlier[0][0]}",
+                entry=item.index,
+                kind=kind,
+                field="guardian",
+            )
+        earlier.append((item.index, body))
+        _signed_by_exactly(
+            findings,
+            item.index,
+            item.entry,
+            manifest.guardians[body.guardian - 1],
+            f"guardian {body.guardian}'s identity key",
+        )
+        if len(body.commitments) != t:
+            findings.fail(
+                f"{len(body.commitments)} commitments; the quorum t = {t} needs exactly {t}",
+                entry=item.index,
+                kind=kind,
+                field="commitments",
+            )
+        for j, (commitment, proof) in enumerate(zip(body.commitments, body.proofs, strict=True)):
+            try:
+                verify_coefficient(commitment, proof, hashed_base, body.guardian, j)
+            except ProofError as error:
+                findings.fail(
+                    str(error), entry=item.index, kind=kind, field=f"proofs[{j}]", cause=error
+                )
+    commitments = []
+    for guardian in range(1, n + 1):
+        found = by_guardian.get(guardian, [])
+        if not found:
+            findings.fail(f"there is no guardian-key entry for guardian {guardian}")
+        if len(found) == 1 and len(found[0][1].commitments) == t:
+            commitments.append(found[0][1].commitments)
+    if len(commitments) != n:
+        return findings, None
+    return findings, tuple(commitments)
+
+
+# --- 5. joint key --------------------------------------------------------------------------------
+
+
+def derive_context(manifest: Manifest, commitments: Commitments) -> ElectionContext:
+    """``K = Σ K_{i,0}``, ``K̂_ℓ = Σ_j ℓ^j·(Σ_i K_{i,j})``, ``H_B`` and ``H_E``, from scratch.
+
+    Raises :class:`CheckFailed` (check 5) if ``K`` is the identity.
+    """
+    key = IDENTITY
+    for own in commitments:
+        key = key + own[0]
+    if key.is_identity():
+        raise CheckFailed(JOINT_KEY, "the guardians' constant terms cancel out: K is the identity")
+    summed = []
+    for degree in range(manifest.guardian_quorum):
+        total = IDENTITY
+        for own in commitments:
+            total = total + own[degree]
+        summed.append(total)
+    verification_keys = []
+    for guardian in range(1, len(manifest.guardians) + 1):
+        point = IDENTITY
+        for degree, total in enumerate(summed):
+            point = point + mul(Scalar(pow(guardian, degree, L)), total)
+        verification_keys.append(point)
+    hashed_base = base_hash(manifest)
+    extended = extended_hash(hashed_base, key, commitments, verification_keys)
+    return ElectionContext(
+        manifest, commitments, key, tuple(verification_keys), hashed_base, extended
+    )
+
+
+def check_joint_key(
+    entries: Sequence[Entry], manifest: Manifest, commitments: Commitments
+) -> tuple[Findings, ElectionContext | None]:
+    """Check 5: the ``joint-key`` entry equals ``K``, every ``K̂_ℓ`` and ``H_E`` recomputed from
+    the commitments, and is signed by an official quorum and by every guardian.
+
+    Returns the recomputed election context (used by every later proof check) whether or not
+    the entry agrees with it.
+    """
+    findings = Findings(JOINT_KEY)
+    try:
+        context = derive_context(manifest, commitments)
+    except CheckFailed as error:
+        findings.failures.append(error)
+        return findings, None
+    items = parse_all(entries, kinds.JOINT_KEY, JointKey.from_tlv)
+    _single_problems(findings, items, kinds.JOINT_KEY)
+    for item in items:
+        findings.checked += 1
+        kind = kinds.JOINT_KEY
+        _official_quorum(
+            findings, item.index, item.entry, manifest, also_allowed=manifest.guardians
+        )
+        missing = [
+            i + 1 for i, key in enumerate(manifest.guardians) if key not in item.entry.signers
+        ]
+        if missing:
+            findings.fail(
+                "not signed by guardian(s) " + ", ".join(map(str, missing)),
+                entry=item.index,
+                kind=kind,
+                field="signatures",
+            )
+        body = item.body
+        if body is None:
+            continue
+        if body.joint_key != context.joint_key:
+            findings.fail(
+                f"K is {body.joint_key.encode().hex()}, but the commitments give "
+                f"{context.joint_key.encode().hex()}",
+                entry=item.index,
+                kind=kind,
+                field="key",
+            )
+        if body.extended_hash != context.extended_hash:
+            findings.fail(
+                f"H_E is {body.extended_hash.hex()}, but recomputes to "
+                f"{context.extended_hash.hex()}",
+                entry=item.index,
+                kind=kind,
+                field="extended_hash",
+            )
+        if len(body.verification_keys) != len(context.verification_keys):
+            findings.fail(
+                f"{len(body.verification_keys)} verification keys for "
+                f"{len(context.verification_keys)} guardians",
+                entry=item.index,
+                kind=kind,
+                field="verification_keys",
+            )
+        for position, (given, computed) in enumerate(
+            zip(body.verification_keys, context.verification_keys, strict=False)
+        ):
+            if given != computed:
+                findings.fail(
+                    f"K̂_{position + 1} does not recompute from the commitments",
+                    entry=item.index,
+                    kind=kind,
+                    field=f"verification_keys[{position}]",
+                )
+    return findings, context
+
+
+# --- 6. credentials ------------------------------------------------------------------------------
+
+_CREDENTIALS_TAG: Final = "evote/v1/credentials"
+
+
+def _credential_keys(body: bytes) -> list[VerifyKey]:
+    fields = encoding.expect_list(encoding.decode(body), 2, what="credentials")
+    if fields[0] != _CREDENTIALS_TAG:
+        raise DecodeError(f"not an evote v1 credential list (tag {fields[0]!r})")
+    return [
+        VerifyKey.decode(encoding.expect_bytes(value, 32, what=f"credentials[{position}]"))
+        for position, value in enumerate(encoding.expect_list(fields[1], what="credentials"))
+    ]
+
+
+def check_credentials(
+    entries: Sequence[Entry], manifest: Manifest
+) -> tuple[Findings, frozenset[VerifyKey] | None]:
+    """Check 6: one ``credentials`` entry, signed by the credential authority alone, listing
+    valid keys sorted by their bytes and distinct. Returns the set when exactly one parses."""
+    findings = Findings(CREDENTIALS)
+    items = parse_all(entries, kinds.CREDENTIALS, _credential_keys)
+    _single_problems(findings, items, kinds.CREDENTIALS)
+    for item in items:
+        _signed_by_exactly(
+            findings,
+            item.index,
+            item.entry,
+            manifest.credential_authority,
+            "the credential authority",
+        )
+        keys = item.body or []
+        findings.checked += len(keys)
+        for position in range(1, len(keys)):
+            previous, current = keys[position - 1].encode(), keys[position].encode()
+            if current == previous:
+                findings.fail(
+                    f"credential {position} repeats credential {position - 1}",
+                    entry=item.index,
+                    kind=item.entry.kind,
+                    field=f"credentials[{position}]",
+                )
+            elif current < previous:
+                findings.fail(
+                    f"credential {position} sorts before credential {position - 1}: the list "
+                    "must be sorted by the keys' bytes",
+                    entry=item.index,
+                    kind=item.entry.kind,
+                    field=f"credentials[{position}]",
+                )
+    one = the_one(items)
+    return findings, None if one is None or one.body is None else frozenset(one.body)
+
+
+# --- proofs of ballots and audits (checks 7 and 8), in worker processes -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProofSetup:
+    """The election context as bytes, so that worker processes can rebuild it.
+
+    (``Point`` values are deliberately immutable and cannot be pickled.) The worker takes the
+    values the main process recomputed in check 5; it recomputes nothing itself.
+    """
+
+    manifest: bytes
+    commitments: tuple[tuple[bytes, ...], ...]
+    joint_key: bytes
+    verification_keys: tuple[bytes, ...]
+    base_hash: bytes
+    extended_hash: bytes
+
+    @classmethod
+    def of(cls, context: ElectionContext) -> ProofSetup:
+        return cls(
+            context.manifest.to_tlv(),
+            tuple(tuple(p.encode() for p in own) for own in context.commitments),
+            context.joint_key.encode(),
+            tuple(p.encode() for p in context.verification_keys),
+            context.base_hash,
+            context.extended_hash,
+        )
+
+    def context(self) -> ElectionContext:
+        return ElectionContext(
+            Manifest.from_tlv(self.manifest),
+            tuple(tuple(Point.decode(p) for p in own) for own in self.commitments),
+            Point.decode(self.joint_key),
+            tuple(Point.decode(p) for p in self.verification_keys),
+            self.base_hash,
+            self.extended_hash,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ProofJob:
+    """One ballot or audit entry whose proofs are to be verified."""
+
+    index: int
+    kind: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ProofProblem:
+    """A proof of entry ``index`` that failed, at ``field``."""
+
+    index: int
+    field: str
+    message: str
+
+
+def proof_jobs(entries: Sequence[Entry]) -> list[ProofJob]:
+    return [
+        ProofJob(index, entry.kind, entry.body)
+        for index, entry in enumerate(entries)
+        if entry.kind in (kinds.BALLOT, kinds.AUDIT)
+    ]
+
+
+def ballot_proof_problems(
+    ballot: EncryptedBallot, context: ElectionContext
+) -> list[tuple[str, ProofError]]:
+    """Every failing proof of a ballot, with its field: each selection's range proof ``[0, R]``
+    and each contest's range proof ``[min, max]`` on the sum the verifier computes (§3.6.3)."""
+    manifest = context.manifest
+    binding = ballot_binding(context.extended_hash, ballot)
+    problems: list[tuple[str, ProofError]] = []
+    for part, contest in zip(manifest.style(ballot.style).parts, ballot.contests, strict=True):
+        definition, district = manifest.part(part)
+        shape = definition.shape(district)
+        index = _contest_index(manifest, part)
+        for option, (selection, limit) in enumerate(
+            zip(contest.selections, shape.option_limits, strict=True)
+        ):
+            statement = RangeStatement(context.extended_hash, binding, index, option)
+            try:
+                verify_range(
+                    selection.ciphertext, selection.proof, 0, limit, context.joint_key, statement
+                )
+            except ProofError as error:
+                problems.append((f"contests.{part}.option[{option}].proof.{error.field}", error))
+        total = _sum(selection.ciphertext for selection in contest.selections)
+        if total.alpha.is_identity():
+            problems.append(
+                (
+                    f"contests.{part}.total",
+                    ProofError("contest", "total", "the options' α sum to the identity (R5)"),
+                )
+            )
+            continue
+        statement = RangeStatement(context.extended_hash, binding, index, None)
+        try:
+            verify_range(
+                total,
+                contest.total_proof,
+                shape.min_total,
+                shape.max_total,
+                context.joint_key,
+                statement,
+            )
+        except ProofError as error:
+            problems.append((f"contests.{part}.total_proof.{error.field}", error))
+    return problems
+
+
+def verify_proofs(setup: ProofSetup, jobs: Sequence[ProofJob]) -> list[ProofProblem]:
+    """Verify the proofs of ballot and audit entries (picklable in and out, for workers).
+
+    A body that does not parse yields nothing here: checks 7 and 8 report it.
+    """
+    context = setup.context()
+    manifest = context.manifest
+    problems: list[ProofProblem] = []
+    for job in jobs:
+        try:
+            if job.kind == kinds.BALLOT:
+                ballot = EncryptedBallot.from_tlv(job.body, manifest)
+            else:
+                reveal = AuditReveal.from_tlv(job.body, manifest)
+        except EvoteError:
+            continue
+        if job.kind == kinds.BALLOT:
+            problems.extend(
+                ProofProblem(job.index, field, str(error))
+                for field, error in ballot_proof_problems(ballot, context)
+            )
+            continue
+        try:
+            verify_audit(reveal, context)
+        except ProofError as error:
+            problems.append(ProofProblem(job.index, f"ballot.{error.field}", str(error)))
+        except EvoteError as error:
+            problems.append(ProofProblem(job.index, "reveal", str(error)))
+    return problems
+
+
+# --- 7. ballots ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BallotVerdict:
+    """Whether a ballot entry is valid (check 7), and why not."""
+
+    index: int
+    ballot: EncryptedBallot | None
+    problems: tuple[str, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def _alphas(ballot: EncryptedBallot, manifest: Manifest) -> Iterable[tuple[bytes, str]]:
+    for part, contest in zip(manifest.style(ballot.style).parts, ballot.contests, strict=True):
+        for option, selection in enumerate(contest.selections):
+            yield selection.ciphertext.alpha.encode(), f"contests.{part}.option[{option}].alpha"
+
+
+def check_ballots(
+    entries: Sequence[Entry],
+    manifest: Manifest,
+    ballots: Sequence[Parsed[EncryptedBallot]],
+    audits: Sequence[Parsed[AuditReveal]],
+    credentials: frozenset[VerifyKey],
+    proof_problems: Mapping[int, Sequence[ProofProblem]],
+) -> tuple[Findings, dict[int, BallotVerdict]]:
+    """Check 7, for each ballot entry in index order: signed by exactly its own credential,
+    which is listed; after the first ``open`` and before the first ``close``; every proof
+    verifies (``proof_problems``, from :func:`verify_proofs`); no ``α`` seen in an earlier
+    ballot or in any audited ballot; its ballot id never audited nor cast before; its sequence
+    above that of every earlier valid ballot of its credential."""
+    findings = Findings(BALLOTS)
+    kinds_in_order = [entry.kind for entry in entries]
+    open_at = kinds_in_order.index(kinds.OPEN) if kinds.OPEN in kinds_in_order else None
+    close_at = kinds_in_order.index(kinds.CLOSE) if kinds.CLOSE in kinds_in_order else None
+    audited_ids: dict[bytes, int] = {}
+    audited_alphas: dict[bytes, int] = {}
+    for audit in audits:
+        if audit.body is not None:
+            audited_ids.setdefault(audit.body.ballot.ballot_id, audit.index)
+            for alpha, _ in _alphas(audit.body.ballot, manifest):
+                audited_alphas.setdefault(alpha, audit.index)
+    first_alpha: dict[bytes, tuple[int, str]] = {}
+    first_id: dict[bytes, int] = {}
+    latest_valid: dict[VerifyKey, tuple[int, int]] = {}  # credential -> (sequence, index)
+    verdicts: dict[int, BallotVerdict] = {}
+    for item in ballots:
+        findings.checked += 1
+        problems: list[tuple[str, str]] = []
+        ballot = item.body
+        if ballot is None:
+            problems.append(("body", f"the body does not parse: {item.error}"))
+        else:
+            credential = ballot.credential
+            if list(item.entry.signers) != [credential]:
+                problems.append(
+                    (
+                        "signatures",
+                        f"must be signed by its own credential ({_short(credential)}) and nobody "
+                        f"else; signed by {_signer_list(item.entry)}",
+                    )
+                )
+            if credential not in credentials:
+                problems.append(
+                    ("credential", f"credential {_short(credential)} is not in the list")
+                )
+            if open_at is None or item.index < open_at:
+                problems.append(("position", "cast before the election opened"))
+            if close_at is not None and item.index > close_at:
+                problems.append(
+                    ("position", f"cast after the election closed (close is entry {close_at})")
+                )
+            problems.extend(
+                (problem.field, problem.message) for problem in proof_problems.get(item.index, ())
+            )
+            for alpha, field in _alphas(ballot, manifest):
+                if alpha in audited_alphas:
+                    problems.append(
+                        (field, f"α of the ballot audited at entry {audited_alphas[alpha]}")
+                    )
+                first = first_alpha.setdefault(alpha, (item.index, field))
+                if first[0] != item.index:
+                    problems.append(
+                        (field, f"α already in entry {first[0]} ({first[1]}): a copied ciphertext")
+                    )
+            if ballot.ballot_id in audited_ids:
+                problems.append(
+                    (
+                        "ballot_id",
+                        f"this ballot id was audited at entry {audited_ids[ballot.ballot_id]}: "
+                        "an audited ballot is never cast",
+                    )
+                )
+            first_cast = first_id.setdefault(ballot.ballot_id, item.index)
+            if first_cast != item.index:
+                problems.append(
+                    ("ballot_id", f"this ballot id was already cast at entry {first_cast}")
+                )
+            earlier = latest_valid.get(credential)
+            if not problems and earlier is not None and ballot.sequence <= earlier[0]:
+                problems.append(
+                    (
+                        "sequence",
+                        f"sequence {ballot.sequence} is not above {earlier[0]}, that of the "
+                        f"credential's earlier valid ballot at entry {earlier[1]}: a replayed "
+                        "or reordered old ballot",
+                    )
+                )
+            if not problems:
+                latest_valid[credential] = (ballot.sequence, item.index)
+        for field, message in problems:
+            findings.fail(message, entry=item.index, kind=kinds.BALLOT, field=field)
+        verdicts[item.index] = BallotVerdict(
+            item.index, ballot, tuple(message for _, message in problems)
+        )
+    return findings, verdicts
+
+
+def counted_ballots(
+    verdicts: Mapping[int, BallotVerdict],
+) -> dict[VerifyKey, tuple[int, EncryptedBallot]]:
+    """For each credential, its last valid ballot (the highest sequence) and where it is."""
+    last: dict[VerifyKey, tuple[int, EncryptedBallot]] = {}
+    for index in sorted(verdicts):
+        verdict = verdicts[index]
+        if verdict.valid and verdict.ballot is not None:
+            last[verdict.ballot.credential] = (index, verdict.ballot)
+    return last
+
+
+# --- 8. audits -----------------------------------------------------------------------------------
+
+
+def check_audits(
+    ballots: Sequence[Parsed[EncryptedBallot]],
+    audits: Sequence[Parsed[AuditReveal]],
+    proof_problems: Mapping[int, Sequence[ProofProblem]],
+) -> Findings:
+    """Check 8, for each audit entry: signed by exactly the ballot's credential; the seed
+    re-encrypts every ciphertext byte for byte and the proofs verify (``proof_problems``);
+    its ballot id is never cast."""
+    findings = Findings(AUDITS)
+    cast: dict[bytes, int] = {}
+    for item in ballots:
+        if item.body is not None:
+            cast.setdefault(item.body.ballot_id, item.index)
+    for audit in audits:
+        findings.checked += 1
+        kind = kinds.AUDIT
+        if audit.body is None:
+            findings.fail(
+                f"the body does not parse: {audit.error}",
+                entry=audit.index,
+                kind=kind,
+                field="body",
+                cause=audit.error,
+            )
+            continue
+        _signed_by_exactly(
+            findings,
+            audit.index,
+            audit.entry,
+            audit.body.ballot.credential,
+            "the audited ballot's credential",
+        )
+        for problem in proof_problems.get(audit.index, ()):
+            findings.fail(problem.message, entry=audit.index, kind=kind, field=problem.field)
+        where = cast.get(audit.body.ballot.ballot_id)
+        if where is not None:
+            findings.fail(
+                f"the audited ballot id is cast at entry {where}: an audited ballot never counts",
+                entry=audit.index,
+                kind=kind,
+                field="ballot.ballot_id",
+            )
+    return findings
+
+
+# --- 9. counted set ------------------------------------------------------------------------------
+
+
+def check_counted_set(
+    entries: Sequence[Entry],
+    tallies: Sequence[Parsed[EncryptedTally]],
+    verdicts: Mapping[int, BallotVerdict],
+) -> Findings:
+    """Check 9: the tally's counted indices are exactly each credential's last valid ballot,
+    in ascending order."""
+    findings = Findings(COUNTED_SET)
+    tally = the_one(tallies)
+    if tally is None or tally.body is None:
+        findings.fail("no single, well-formed tally entry to compare with (see check 10)")
+        return findings
+    counted = tally.body.counted
+    expected = {key: index for key, (index, _) in counted_ballots(verdicts).items()}
+    expected_indices = set(expected.values())
+    findings.checked = len(expected_indices | set(counted))
+    at, kind = tally.index, kinds.TALLY
+    for position in range(1, len(counted)):
+        if counted[position] <= counted[position - 1]:
+            findings.fail(
+                f"counted[{position}] = {counted[position]} does not follow "
+                f"{counted[position - 1]}: the indices must be strictly ascending",
+                entry=at,
+                kind=kind,
+                field=f"counted[{position}]",
+            )
+    owner = {index: credential for credential, index in expected.items()}
+    for index in sorted(set(counted) - expected_indices):
+        if not 0 <= index < len(entries) or entries[index].kind != kinds.BALLOT:
+            reason = (
+                "there is no such entry"
+                if not 0 <= index < len(entries)
+                else f"it is an entry of kind {entries[index].kind!r}, not a ballot"
+            )
+        elif not verdicts[index].valid:
+            reason = f"it is not a valid ballot ({verdicts[index].problems[0]})"
+        else:
+            ballot = verdicts[index].ballot
+            reason = (
+                "it is not its credential's last valid ballot"
+                if ballot is None
+                else f"credential {_short(ballot.credential)}'s last valid ballot is entry "
+                f"{expected[ballot.credential]}"
+            )
+        findings.fail(
+            f"entry {index} is counted, but {reason}", entry=at, kind=kind, field="counted"
+        )
+    for index in sorted(expected_indices - set(counted)):
+        findings.fail(
+            f"entry {index}, the last valid ballot of credential {_short(owner[index])}, is not "
+            "counted",
+            entry=at,
+            kind=kind,
+            field="counted",
+        )
+    return findings
+
+
+# --- 10. tally -----------------------------------------------------------------------------------
+
+
+def check_tally(
+    manifest: Manifest,
+    tallies: Sequence[Parsed[EncryptedTally]],
+    verdicts: Mapping[int, BallotVerdict],
+) -> Findings:
+    """Check 10: one tally entry, signed by an official quorum, whose aggregates equal the sums
+    recomputed from the ballots that count (each credential's last valid ballot)."""
+    findings = Findings(TALLY)
+    _single_problems(findings, tallies, kinds.TALLY)
+    expected: dict[str, list[Ciphertext]] = {}
+    for part in _parts(manifest):
+        contest, district = manifest.part(part)
+        expected[part] = [Ciphertext(IDENTITY, IDENTITY)] * len(contest.options(district))
+    for _, ballot in sorted(counted_ballots(verdicts).values(), key=lambda pair: pair[0]):
+        for part, answered in zip(manifest.style(ballot.style).parts, ballot.contests, strict=True):
+            sums = expected[part]
+            for option, selection in enumerate(answered.selections):
+                sums[option] = sums[option] + selection.ciphertext
+    for item in tallies:
+        _official_quorum(findings, item.index, item.entry, manifest)
+        if item.body is None:
+            continue
+        for part, ciphertexts in item.body.totals.items():
+            for option, (given, computed) in enumerate(
+                zip(ciphertexts, expected[part], strict=True)
+            ):
+                findings.checked += 1
+                if given != computed:
+                    findings.fail(
+                        "the aggregate is not the sum of the counted ballots' ciphertexts",
+                        entry=item.index,
+                        kind=kinds.TALLY,
+                        field=f"totals.{part}[{option}]",
+                    )
+    return findings
+
+
+# --- 11. closing checkpoint ----------------------------------------------------------------------
+
+
+def check_closing_checkpoint(record: Record, manifest: Manifest) -> Findings:
+    """Check 11: some checkpoint covering the (first) ``close`` entry carries a witness quorum
+    of valid cosignatures."""
+    findings = Findings(CLOSING_CHECKPOINT)
+    closes = [index for index, entry in enumerate(record.entries) if entry.kind == kinds.CLOSE]
+    if not closes:
+        findings.fail("there is no close entry, so no closing checkpoint")
+        return findings
+    close_at = closes[0]
+    reasons = []
+    for checkpoint, note in record.checkpoints:
+        if checkpoint.size <= close_at:
+            continue
+        findings.checked += 1
+        try:
+            verify_witnessed(
+                note.text(),
+                manifest.log_origin,
+                manifest.log_key,
+                manifest.witness_keys(),
+                manifest.witness_quorum,
+            )
+            return findings
+        except EvoteError as error:
+            reasons.append(str(error))
+    findings.fail(
+        f"no checkpoint covering the close entry carries {manifest.witness_quorum} valid witness "
+        "cosignatures: nothing may be tallied without it"
+        + (f" ({'; '.join(reasons)})" if reasons else ""),
+        entry=close_at,
+        kind=kinds.CLOSE,
+    )
+    return findings
+
+
+# --- 12. decryption shares -----------------------------------------------------------------------
+
+
+def decryption_target(context: ElectionContext, part: str, option: int) -> DecryptionTarget:
+    """The share proof's target: ``H_E`` and ``tally/<part>/<option>`` (§3.9.1)."""
+    return DecryptionTarget(context.extended_hash, f"tally/{part}/{option}".encode())
+
+
+def check_decryption_shares(
+    context: ElectionContext,
+    tally: EncryptedTally,
+    shares: Sequence[Parsed[GuardianShares]],
+) -> tuple[Findings, dict[int, GuardianShares]]:
+    """Check 12, for each ``decryption-share`` entry: guardian ``ℓ`` exists, signed it alone,
+    posted no earlier share entry, and every share proof verifies against ``K̂_ℓ`` and the
+    posted aggregate, bound to ``H_E`` and its target.
+
+    Returns the share entries that verified completely, by guardian.
+    """
+    findings = Findings(DECRYPTION_SHARES)
+    manifest = context.manifest
+    verified: dict[int, GuardianShares] = {}
+    seen: dict[int, int] = {}
+    for item in shares:
+        findings.checked += 1
+        kind = kinds.DECRYPTION_SHARE
+        if item.body is None:
+            findings.fail(
+                f"the body does not parse: {item.error}",
+                entry=item.index,
+                kind=kind,
+                field="body",
+                cause=item.error,
+            )
+            continue
+        guardian = item.body.guardian
+        if not 1 <= guardian <= len(manifest.guardians):
+            findings.fail(
+                f"there is no guardian {guardian}", entry=item.index, kind=kind, field="guardian"
+            )
+            continue
+        good = _signed_by_exactly(
+            findings,
+            item.index,
+            item.entry,
+            manifest.guardians[guardian - 1],
+            f"guardian {guardian}'s identity key",
+        )
+        if guardian in seen:
+            good = False
+            findings.fail(
+                f"guardian {guardian} already posted shares at entry {seen[guardian]}",
+                entry=item.index,
+                kind=kind,
+                field="guardian",
+            )
+        seen.setdefault(guardian, item.index)
+        key = context.verification_keys[guardian - 1]
+        for part, values in item.body.shares.items():
+            for option, (share, ciphertext) in enumerate(
+                zip(values, tally.totals[part], strict=True)
+            ):
+                try:
+                    verify_decryption_share(
+                        ciphertext, share, key, decryption_target(context, part, option)
+                    )
+                except ProofError as error:
+                    good = False
+                    findings.fail(
+                        str(error),
+                        entry=item.index,
+                        kind=kind,
+                        field=f"shares.{part}[{option}]",
+                        cause=error,
+                    )
+        if good:
+            verified[guardian] = item.body
+    return findings, verified
+
+
+# --- 13. result ----------------------------------------------------------------------------------
+
+
+def lagrange_coefficient(guardian: int, guardians: Sequence[int]) -> Scalar:
+    """``w_ℓ = Π_{m ∈ S, m ≠ ℓ} m·(m − ℓ)^{-1} mod L`` (§3.9.2); indices distinct, in 1..n."""
+    numerator, denominator = 1, 1
+    for other in guardians:
+        if other != guardian:
+            numerator = numerator * other % L
+            denominator = denominator * (other - guardian) % L
+    return Scalar(numerator * pow(denominator, -1, L))
+
+
+def check_result(
+    manifest: Manifest,
+    tally: EncryptedTally,
+    results: Sequence[Parsed[TallyResult]],
+    verified: Mapping[int, GuardianShares],
+    registered: int,
+) -> Findings:
+    """Check 13: one result, signed by an official quorum; its guardians are ``t`` or more
+    distinct guardians whose shares verified (check 12); every count satisfies
+    ``count·B = Bc − Σ w_ℓ·M_ℓ`` and ``0 ≤ count ≤ R × counted``; the outcome lines equal
+    those recomputed from the counts (registered = number of credentials, participants =
+    number of counted ballots)."""
+    findings = Findings(RESULT)
+    _single_problems(findings, results, kinds.RESULT)
+    counted = len(tally.counted)
+    for item in results:
+        kind = kinds.RESULT
+        _official_quorum(findings, item.index, item.entry, manifest)
+        result = item.body
+        if result is None:
+            continue
+        at = item.index
+        guardians = result.guardians
+        usable = True
+        if len(set(guardians)) != len(guardians):
+            usable = False
+            findings.fail(
+                f"guardians {list(guardians)} repeat a guardian",
+                entry=at,
+                kind=kind,
+                field="guardians",
+            )
+        if len(set(guardians)) < manifest.guardian_quorum:
+            usable = False
+            findings.fail(
+                f"{len(set(guardians))} guardian(s) combined; decryption needs at least "
+                f"t = {manifest.guardian_quorum}",
+                field="guardians",
+                entry=at,
+                kind=kind,
+            )
+        for guardian in sorted(set(guardians)):
+            if guardian not in verified:
+                usable = False
+                findings.fail(
+                    f"guardian {guardian}'s decryption shares did not verify or were not posted "
+                    "(check 12)",
+                    field="guardians",
+                    entry=at,
+                    kind=kind,
+                )
+        for part in _parts(manifest):
+            contest, district = manifest.part(part)
+            options = contest.options(district)
+            limits = contest.shape(district).option_limits
+            counts = result.counts[part]
+            if len(counts) != len(options):
+                findings.fail(
+                    f"{len(counts)} counts for {len(options)} options",
+                    field=f"counts.{part}",
+                    entry=at,
+                    kind=kind,
+                )
+                continue
+            for option, (count, limit) in enumerate(zip(counts, limits, strict=True)):
+                findings.checked += 1
+                field = f"counts.{part}[{option}]"
+                if not 0 <= count <= limit * counted:
+                    findings.fail(
+                        f"count {count} is outside [0, {limit * counted}] for {counted} counted "
+                        "ballots",
+                        field=field,
+                        entry=at,
+                        kind=kind,
+                    )
+                    continue
+                if not usable:
+                    continue
+                ciphertext = tally.totals[part][option]
+                combined = IDENTITY
+                for guardian in guardians:
+                    share = verified[guardian].shares[part][option].share
+                    combined = combined + mul(lagrange_coefficient(guardian, guardians), share)
+                if base_mul(Scalar(count)) != ciphertext.beta - combined:
+                    findings.fail(
+                        f"count {count} does not decrypt the aggregate: count·B ≠ Bc − Σ w_ℓ·M_ℓ",
+                        field=field,
+                        entry=at,
+                        kind=kind,
+                    )
+        try:
+            expected = outcome_lines(
+                manifest, result.counts, registered=registered, participants=counted
+            )
+        except (EvoteError, ValueError) as error:
+            findings.fail(
+                f"the outcome cannot be recomputed from the counts: {error}",
+                field="outcomes",
+                entry=at,
+                kind=kind,
+            )
+            continue
+        if tuple(result.outcomes) != expected:
+            for position in range(max(len(expected), len(result.outcomes))):
+                given = result.outcomes[position] if position < len(result.outcomes) else None
+                wanted = expected[position] if position < len(expected) else None
+                if given != wanted:
+                    findings.fail(
+                        f"says {given!r}; the counts give {wanted!r}",
+                        field=f"outcomes[{position}]",
+                        entry=at,
+                        kind=kind,
+                    )
+    return findings
