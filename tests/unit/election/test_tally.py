@@ -489,7 +489,7 @@ def test_outcome_lines_follow_manifest_order_and_need_every_part() -> None:
 
 def test_open_list_with_too_few_votes_for_the_method_allocates_no_seat() -> None:
     counts = {part: tuple(0 for _ in values) for part, values in _e4_counts().items()}
-    counts["council/td1"] = (1,) + counts["council/td1"][1:]
+    counts["council/td1"] = (1, *counts["council/td1"][1:])
     (line,) = lines(E4, counts, registered=24000, participants=1)
     assert line.startswith("council: no seats allocated (1 votes for 26 seats): ")
     assert "quota" in line
