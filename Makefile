@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh clone (Python 3.11+, pip and make only):
-#   make demo   set up, then run the demo (see README)
+#   make demo   set up, then run a complete mock election and verify its record
 #   make test   set up, then run lint, types, import contracts and every test
 PYTHON ?= python3
 VENV   := .venv
@@ -16,7 +16,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/evote bench --ballots 50
+	rm -rf records/demo
+	$(BIN)/evote mock-election --voters 300 --record records/demo
+	$(BIN)/evote verify records/demo
 
 test: lint types contracts pytest
 

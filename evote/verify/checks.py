@@ -10,10 +10,11 @@ ballots are valid, the decryption shares that verified) return it as well; the r
 Everything is recomputed here from the specification rather than taken from prover code:
 ``H_P``, ``H_B``, ``H_E``, ``K`` and every ``K̂_ℓ`` (crypto spec §3.4, §3.5), the ballot binding
 ``D_b`` and every contest sum (§3.6), the aggregates (§3.8), the Lagrange combination and
-``count·B = Bc − Σ w_ℓ·M_ℓ`` (§3.9.2). Only ``verify_*`` functions of the crypto layer, the
-record's data types and the Benaloh audit check (:func:`evote.election.audit.verify_audit`)
-are used. Checks 3 to 13 run only on a record that passed check 1, so every entry's envelope
-signatures are already known to verify; they check *who* signed.
+``count·B = Bc − Σ w_ℓ·M_ℓ`` (§3.9.2), with the group arithmetic and hashing of the crypto layer.
+Proofs are checked with its ``verify_*`` functions only, and audits with the Benaloh check
+(:func:`evote.election.audit.verify_audit`); nothing here proves or encrypts. Checks 3 to 13
+run only on a record that passed check 1, so every entry's envelope signatures are already
+known to verify; they check *who* signed.
 
 Where the specification leaves a choice, this module takes the reading below, and says so in
 its messages:
@@ -59,6 +60,7 @@ from evote.errors import (
     CheckFailed,
     DecodeError,
     EvoteError,
+    InvalidInput,
     InvalidSignature,
     ProofError,
     RecordError,
@@ -120,7 +122,7 @@ class Findings:
 
     def __init__(self, check: str) -> None:
         if check not in CHECKS_BY_NAME:
-            raise ValueError(f"unknown check {check!r}")
+            raise InvalidInput(f"unknown check {check!r}")
         self.check = check
         self.checked = 0
         self.failures: list[CheckFailed] = []
@@ -312,15 +314,24 @@ def _contest_index(manifest: Manifest, part: str) -> int:
 # --- 1. record -----------------------------------------------------------------------------------
 
 
-def check_record(directory: str | Path, manifest: Manifest) -> tuple[Findings, Record | None]:
-    """Check 1: the files load under the manifest's trust roots (``load_record``)."""
+def check_record(
+    directory: str | Path, manifest: Manifest, first: bytes | None = None
+) -> tuple[Findings, Record | None]:
+    """Check 1: the files load under the manifest's trust roots (``load_record``), and entry 0
+    is the ``first`` entry the trust roots were read from (if given)."""
     findings = Findings(RECORD)
     try:
         record = load.load_entries(directory, manifest)
     except RecordError as error:
         findings.fail(str(error), cause=error)
         return findings, None
+    except OSError as error:
+        findings.fail(f"cannot read the record: {error}")
+        return findings, None
     findings.checked = record.size
+    if first is not None and record.entries[0].encoded != first:
+        findings.fail("entry 0 changed while the record was read", entry=0)
+        return findings, None
     return findings, record
 
 
@@ -944,16 +955,19 @@ def check_ballots(
             problems.extend(
                 (problem.field, problem.message) for problem in proof_problems.get(item.index, ())
             )
+            copied: dict[str, list[str]] = {}  # what the α repeats -> this ballot's fields
             for alpha, field in _alphas(ballot, manifest):
                 if alpha in audited_alphas:
-                    problems.append(
-                        (field, f"α of the ballot audited at entry {audited_alphas[alpha]}")
-                    )
+                    source = f"the ballot audited at entry {audited_alphas[alpha]}"
+                    copied.setdefault(source, []).append(field)
                 first = first_alpha.setdefault(alpha, (item.index, field))
                 if first[0] != item.index:
-                    problems.append(
-                        (field, f"α already in entry {first[0]} ({first[1]}): a copied ciphertext")
-                    )
+                    copied.setdefault(f"entry {first[0]} ({first[1]})", []).append(field)
+            for source, fields in copied.items():
+                more = (
+                    f" (and {len(fields) - 1} more of its ciphertexts)" if len(fields) > 1 else ""
+                )
+                problems.append((fields[0], f"α already in {source}{more}: a copied ciphertext"))
             if ballot.ballot_id in audited_ids:
                 problems.append(
                     (

@@ -29,6 +29,8 @@ JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "Jso
 
 #: Failures printed per check in the table view; the JSON form always holds all of them.
 SHOWN_PER_CHECK: Final = 20
+#: The first finding is cut to this length in the table (it is printed in full below it).
+DETAIL_CHARACTERS: Final = 72
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,15 +146,17 @@ class VerificationReport:
         if self.manifest_name:
             title += f": {self.manifest_name}"
         table = Table(title=escape(title), title_justify="left")
-        table.add_column("#", justify="right")
-        table.add_column("check")
-        table.add_column("status")
-        table.add_column("checked", justify="right")
-        table.add_column("failed", justify="right")
+        table.add_column("#", justify="right", no_wrap=True)
+        table.add_column("check", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("checked", justify="right", no_wrap=True)
+        table.add_column("failed", justify="right", no_wrap=True)
         table.add_column("first finding")
         styles = {"pass": "green", "fail": "bold red", "skipped": "yellow"}
         for check in self.checks:
             detail = check.failures[0].message if check.failures else check.skipped_because or ""
+            if len(detail) > DETAIL_CHARACTERS:
+                detail = detail[: DETAIL_CHARACTERS - 1] + "…"
             table.add_row(
                 str(check.number),
                 check.name,

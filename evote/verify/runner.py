@@ -11,6 +11,7 @@ there are many, with a progress callback.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -107,6 +108,13 @@ class _Results:
         return tuple(self._done[info.name] for info in CHECKS)
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Workers start from a fresh server process, not by forking this one, which may run
+    threads (a progress display) that ``fork`` would copy mid-lock."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
 def _chunks(jobs: Sequence[ProofJob], workers: int) -> list[list[ProofJob]]:
     size = max(1, min(MAX_CHUNK, math.ceil(len(jobs) / (workers * 4))))
     return [list(jobs[start : start + size]) for start in range(0, len(jobs), size)]
@@ -129,7 +137,7 @@ def verify_all_proofs(
     progress("proofs", 0, total)
     done = 0
     if workers > 1 and total >= parallel_threshold:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
             futures = {
                 pool.submit(checks.verify_proofs, setup, chunk): len(chunk)
                 for chunk in _chunks(jobs, workers)
@@ -203,7 +211,7 @@ def verify_record(
             "manifest and show only whether the record is consistent with it"
         )
 
-    record_findings, record = checks.check_record(directory, manifest)
+    record_findings, record = checks.check_record(directory, manifest, first)
     results.record(record_findings)
     progress("record", 1, 1)
     if record is None:
@@ -339,7 +347,9 @@ def _run_checks(
     elif verified is None:
         results.skip(
             checks.RESULT,
-            no_context if context is None else _Missing(checks.DECRYPTION_SHARES, "no shares"),
+            no_context
+            if context is None
+            else _Missing(checks.DECRYPTION_SHARES, "the shares could not be checked"),
         )
     elif credentials is None:
         results.skip(checks.RESULT, no_credentials)

@@ -1,0 +1,675 @@
+"""The verifier on whole election records: honest ones pass, and a corpus of tampered records,
+each named after what it breaks, is rejected with the right check named.
+
+Honest records come from the mock election engine. Tampered ones are built from an honest
+record and re-signed with the simulated parties' real keys (``MockSecrets``): a dishonest
+ballot box, tallier, guardian, official or log can sign whatever it likes with its own key, so
+each rejection below comes from a check of the record's content, never from a bad signature.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Final
+
+import pytest
+from click.testing import CliRunner
+
+from evote.board.checkpoint import Checkpoint, cosign, cosignature_time, sign_checkpoint
+from evote.board.entry import Entry
+from evote.board.log import BulletinBoard
+from evote.board.merkle import MerkleTree, leaf_hash
+from evote.board.record import CHECKPOINTS_FILE, ENTRIES_FILE, export_record
+from evote.board.store import MemoryStore
+from evote.board.witness import Witness, WitnessState
+from evote.cli import main
+from evote.crypto import dlog, encoding, threshold
+from evote.crypto.elgamal import Ciphertext
+from evote.crypto.group import BASE, Scalar
+from evote.crypto.proofs.chaum_pedersen import prove_decryption_share
+from evote.crypto.proofs.range import RangeProof
+from evote.crypto.signing import SigningKey, VerifyKey
+from evote.election.audit import AuditReveal
+from evote.election.ballot import EncryptedBallot
+from evote.election.contest import EncryptedContest
+from evote.election.context import ElectionContext
+from evote.election.encrypt import PlaintextBallot, encrypt_ballot
+from evote.election.manifest import Manifest
+from evote.election.outcome import outcome_lines
+from evote.election.tally import (
+    EncryptedTally,
+    GuardianShares,
+    PerPart,
+    TallyResult,
+    aggregate,
+    target,
+)
+from evote.errors import EvoteError
+from evote.mock.election import MockOptions, MockResult, run_mock_election
+from evote.record import kinds
+from evote.record.kinds import GuardianKey
+from evote.verify.load import load
+from evote.verify.report import VerificationReport
+from evote.verify.runner import verify_record
+
+#: A referendum and an open-list council in two districts, one ballot style per district.
+CONTESTS: Final[list[dict[str, object]]] = [
+    {"id": "referendum", "kind": "referendum", "title": "Yes or no?", "max_marks": 1},
+    {
+        "id": "council",
+        "kind": "open_list",
+        "title": "Council",
+        "min_marks": 1,
+        "max_marks": 1,
+        "parties": [
+            {"id": party, "name": f"Party {party}", "first_candidate": f"{party}-lead"}
+            for party in ("a", "b")
+        ],
+        "districts": [
+            {"id": d, "lists": {party: [f"{party}-{d}-1", f"{party}-{d}-2"] for party in "ab"}}
+            for d in ("d1", "d2")
+        ],
+        "counting": {"seats": 2},
+    },
+]
+STYLES: Final[list[dict[str, object]]] = [
+    {"id": d, "parts": ["referendum", f"council/{d}"]} for d in ("d1", "d2")
+]
+ALL_CHECKS: Final = {
+    "record",
+    "manifest",
+    "phases",
+    "guardians",
+    "joint-key",
+    "credentials",
+    "ballots",
+    "audits",
+    "counted-set",
+    "tally",
+    "closing-checkpoint",
+    "decryption-shares",
+    "result",
+}
+
+
+def mock_election(directory: Path, seed: bytes) -> MockResult:
+    options = MockOptions(
+        voters=6,
+        guardians=3,
+        quorum=2,
+        absent_guardians=1,
+        audit_rate=0.5,
+        revote_rate=0.5,
+        seed=seed,
+        workers=1,
+        contests=CONTESTS,
+        ballot_styles=STYLES,
+        name="Verifier integration election",
+    )
+    return run_mock_election(options, directory)
+
+
+@pytest.fixture(scope="module")
+def honest(tmp_path_factory: pytest.TempPathFactory) -> MockResult:
+    result = mock_election(tmp_path_factory.mktemp("honest") / "record", b"verify-records")
+    # The corpus below needs these in the honest record; fail loudly if the seed stops giving them.
+    assert result.audits >= 1
+    assert result.revotes >= 1
+    return result
+
+
+def verify(directory: Path, election_id: bytes) -> VerificationReport:
+    return verify_record(directory, election_id=election_id, workers=1)
+
+
+def failures_of(report: VerificationReport, check: str) -> list[tuple[int | None, str | None, str]]:
+    return [(f.entry, f.field, f.message) for f in report.check(check).failures]
+
+
+def assert_rejected(
+    report: VerificationReport,
+    failed: set[str],
+    check: str,
+    entry: int | None,
+    text: str,
+) -> None:
+    """Exactly the ``failed`` checks fail, the rest pass, and ``check`` names ``entry``/``text``."""
+    assert report.failed_checks() == failed, report.to_json_text()
+    assert {c.name for c in report.checks if c.status == "pass"} == ALL_CHECKS - failed
+    assert not report.passed
+    found = failures_of(report, check)
+    assert any(e == entry and text in message for e, _, message in found), found
+
+
+# --- the toolkit of a dishonest party with every key -------------------------------------------
+
+
+class Draft:
+    """An honest record's entries, to edit and re-sign with the simulated parties' keys."""
+
+    def __init__(self, honest: MockResult) -> None:
+        self.honest = honest
+        self.manifest: Manifest = honest.manifest
+        self.secrets = honest.secrets
+        self.election_id = self.manifest.election_id
+        self.entries: list[Entry] = list(load(honest.record).record.entries)
+        commitments = [
+            GuardianKey.from_tlv(e.body).commitments
+            for e in self.entries
+            if e.kind == kinds.GUARDIAN_KEY
+        ]
+        self.context = ElectionContext.create(self.manifest, commitments)
+
+    # reading
+
+    def indices(self, kind: str) -> list[int]:
+        return [i for i, e in enumerate(self.entries) if e.kind == kind]
+
+    def at(self, kind: str) -> int:
+        (index,) = self.indices(kind)
+        return index
+
+    def ballot(self, index: int) -> EncryptedBallot:
+        return EncryptedBallot.from_tlv(self.entries[index].body, self.manifest)
+
+    def ballots(self) -> dict[int, EncryptedBallot]:
+        return {i: self.ballot(i) for i in self.indices(kinds.BALLOT)}
+
+    def audit(self) -> tuple[int, AuditReveal]:
+        index = self.indices(kinds.AUDIT)[0]
+        return index, AuditReveal.from_tlv(self.entries[index].body, self.manifest)
+
+    def counted(self) -> list[int]:
+        """The honest rule: each credential's ballot with the highest sequence number."""
+        best: dict[VerifyKey, tuple[int, int]] = {}
+        for index, ballot in self.ballots().items():
+            if ballot.credential not in best or best[ballot.credential][0] < ballot.sequence:
+                best[ballot.credential] = (ballot.sequence, index)
+        return sorted(index for _, index in best.values())
+
+    def revoter(self) -> tuple[int, int]:
+        """The indices of the sequence-0 and sequence-1 ballots of a voter who voted twice."""
+        by_credential: dict[VerifyKey, dict[int, int]] = {}
+        for index, ballot in self.ballots().items():
+            by_credential.setdefault(ballot.credential, {})[ballot.sequence] = index
+        return next((s[0], s[1]) for s in by_credential.values() if 1 in s and 0 in s)
+
+    # signing
+
+    def voter(self, credential: VerifyKey) -> SigningKey:
+        return next(k for k in self.secrets.credentials if k.verify_key == credential)
+
+    def officials(self) -> tuple[SigningKey, ...]:
+        return self.secrets.officials[: self.manifest.official_quorum]
+
+    def sign(self, kind: str, body: bytes, signers: Iterable[SigningKey]) -> Entry:
+        return Entry.create(kind, self.election_id, body, signers)
+
+    def cast(self, ballot: EncryptedBallot, signer: SigningKey | None = None) -> Entry:
+        return self.sign(kinds.BALLOT, ballot.to_tlv(), [signer or self.voter(ballot.credential)])
+
+    def fresh_ballot(self, credential: VerifyKey, sequence: int) -> EncryptedBallot:
+        plaintext = PlaintextBallot.from_choices(
+            self.manifest, "d1", {"referendum": ["yes"], "council/d1": ["a"]}
+        )
+        return encrypt_ballot(plaintext, self.context, credential, sequence).ballot
+
+    def insert(self, index: int, entry: Entry) -> None:
+        self.entries.insert(index, entry)
+
+    # a dishonest tallier: tally, shares and result recomputed to agree with each other
+
+    def retally(
+        self,
+        counted: Sequence[int] | None = None,
+        totals: PerPart | None = None,
+    ) -> None:
+        tally_at = self.at(kinds.TALLY)
+        posted = EncryptedTally.from_tlv(self.entries[tally_at].body, self.manifest)
+        guardians = [
+            GuardianShares.from_tlv(self.entries[i].body, self.manifest).guardian
+            for i in self.indices(kinds.DECRYPTION_SHARE)
+        ]
+        chosen = list(posted.counted if counted is None else counted)
+        if totals is None:
+            totals = aggregate(self.manifest, [self.ballot(i) for i in chosen])
+        shares = {
+            g: GuardianShares(
+                g,
+                {
+                    part: tuple(
+                        prove_decryption_share(
+                            ct, self.secrets.key_shares[g - 1], g, target(self.context, part, o)
+                        )
+                        for o, ct in enumerate(cts)
+                    )
+                    for part, cts in totals.items()
+                },
+            )
+            for g in guardians
+        }
+        counts = {}
+        for part, cts in totals.items():
+            values = []
+            for option, ct in enumerate(cts):
+                points = {g: shares[g].shares[part][option].share for g in guardians}
+                combined = threshold.combine_shares(points, self.manifest.guardian_quorum)
+                values.append(dlog.discrete_log(ct.beta - combined, len(chosen) + 2))
+            counts[part] = tuple(values)
+        lines = outcome_lines(
+            self.manifest,
+            counts,
+            registered=len(self.secrets.credentials),
+            participants=len(chosen),
+        )
+        self.entries[tally_at:] = [
+            self.sign(
+                kinds.TALLY, EncryptedTally(tuple(chosen), totals).to_tlv(), self.officials()
+            ),
+            *(
+                self.sign(
+                    kinds.DECRYPTION_SHARE, shares[g].to_tlv(), [self.secrets.guardians[g - 1]]
+                )
+                for g in guardians
+            ),
+            self.sign(
+                kinds.RESULT,
+                TallyResult(tuple(guardians), counts, lines).to_tlv(),
+                self.officials(),
+            ),
+        ]
+
+    # publishing
+
+    def witnesses(self) -> list[Witness]:
+        return [
+            Witness(name, key, self.manifest.log_origin, self.secrets.log.verify_key)
+            for name, key in self.secrets.witnesses
+        ]
+
+    def write(self, directory: Path, witnesses: list[Witness] | None = None) -> list[EvoteError]:
+        """Append every entry to a fresh board under the log key and export it. The witnesses
+        are asked to cosign just after the close entry and at the end; refusals are returned."""
+        board = BulletinBoard(
+            MemoryStore(),
+            self.secrets.log,
+            self.manifest.log_origin,
+            kinds.entry_rules(self.election_id),
+            self.manifest.witness_keys(),
+        )
+        asked = self.witnesses() if witnesses is None else witnesses
+        refusals: list[EvoteError] = []
+
+        def witness_round(now: int) -> None:
+            latest, size = board.latest_checkpoint(), board.size
+            for witness in asked:
+                try:
+                    proof = board.consistency_proof(witness.state.size, size)
+                    signature = witness.add_checkpoint(latest, witness.state.size, proof, now)
+                except EvoteError as error:
+                    refusals.append(error)
+                    continue
+                latest = board.add_cosignature(size, signature)
+
+        close_at = self.indices(kinds.CLOSE)[0]
+        for index, entry in enumerate(self.entries):
+            board.append([entry.encoded])
+            if index == close_at:
+                witness_round(2_000_000_000)
+        witness_round(2_000_000_100)
+        export_record(board, directory)
+        return refusals
+
+    def write_as_a_dishonest_log(self, directory: Path) -> None:
+        """Write the files directly, as a log that skips the board's duplicate check would; one
+        checkpoint over everything, cosigned (witnesses check growth, not content)."""
+        tree = MerkleTree()
+        for entry in self.entries:
+            tree.append(leaf_hash(entry.encoded))
+        checkpoint = Checkpoint(self.manifest.log_origin, tree.size, tree.root())
+        note = sign_checkpoint(checkpoint, self.secrets.log)
+        for name, key in self.secrets.witnesses:
+            note = note.with_signature(cosign(note, name, key, 2_000_000_000))
+        directory.mkdir(parents=True)
+        (directory / ENTRIES_FILE).write_bytes(
+            encoding.encode("evote-record/v1/entries") + b"".join(e.encoded for e in self.entries)
+        )
+        (directory / CHECKPOINTS_FILE).write_bytes(
+            encoding.encode("evote-record/v1/checkpoints") + encoding.encode(note.text().encode())
+        )
+
+
+@pytest.fixture
+def draft(honest: MockResult) -> Draft:
+    return Draft(honest)
+
+
+# --- honest records ------------------------------------------------------------------------------
+
+
+def test_the_honest_record_verifies(honest: MockResult) -> None:
+    report = verify(honest.record, honest.manifest.election_id)
+    assert report.passed, report.to_json_text()
+    assert report.check("ballots").checked == honest.ballots_cast
+    assert report.check("counted-set").checked == honest.ballots_counted
+    assert report.check("audits").checked == honest.audits
+
+
+def test_a_record_rebuilt_by_the_toolkit_unchanged_verifies(draft: Draft, tmp_path: Path) -> None:
+    """The negative control: every rejection below comes from the change, not the rebuild."""
+    assert draft.write(tmp_path / "record") == []
+    assert verify(tmp_path / "record", draft.election_id).passed
+    draft.retally()
+    assert draft.write(tmp_path / "retallied") == []
+    assert verify(tmp_path / "retallied", draft.election_id).passed
+
+
+def test_the_cli_verifies_the_honest_record_with_worker_processes(honest: MockResult) -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "verify",
+            str(honest.record),
+            "--election-id",
+            honest.manifest.election_id.hex(),
+            "--workers",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "VERIFIED" in result.stdout
+
+
+# --- the tampered corpus -------------------------------------------------------------------------
+
+
+def corrupt_first_proof(ballot: EncryptedBallot) -> EncryptedBallot:
+    contest = ballot.contests[0]
+    selection = contest.selections[0]
+    proof = selection.proof
+    changed = RangeProof(proof.challenges, (proof.responses[0] + Scalar(1), *proof.responses[1:]))
+    selections = (dataclasses.replace(selection, proof=changed), *contest.selections[1:])
+    first = EncryptedContest(selections, contest.total_proof)
+    return dataclasses.replace(ballot, contests=(first, *ballot.contests[1:]))
+
+
+def test_ballot_with_a_bad_proof_but_a_valid_signature(draft: Draft, tmp_path: Path) -> None:
+    _, latest = draft.revoter()
+    credential = draft.ballot(latest).credential
+    bad = corrupt_first_proof(draft.fresh_ballot(credential, 2))
+    close_at = draft.at(kinds.CLOSE)
+    draft.insert(close_at, draft.cast(bad))
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(
+        report, {"ballots"}, "ballots", close_at, "range proof: challenge: the challenges do not"
+    )
+    assert failures_of(report, "ballots")[0][1] == "contests.referendum.option[0].proof.challenge"
+
+
+def test_ballot_from_an_unknown_credential(draft: Draft, tmp_path: Path) -> None:
+    stranger = SigningKey(hashlib.sha256(b"not a registered voter").digest())
+    close_at = draft.at(kinds.CLOSE)
+    draft.insert(close_at, draft.cast(draft.fresh_ballot(stranger.verify_key, 0), stranger))
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(report, {"ballots"}, "ballots", close_at, "is not in the list")
+
+
+def test_ballot_copied_under_another_credential(draft: Draft, tmp_path: Path) -> None:
+    counted = draft.counted()
+    original, thief = draft.ballot(counted[0]), draft.ballot(counted[1])
+    copy = dataclasses.replace(original, credential=thief.credential, sequence=thief.sequence + 1)
+    close_at = draft.at(kinds.CLOSE)
+    draft.insert(close_at, draft.cast(copy))
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(report, {"ballots"}, "ballots", close_at, f"α already in entry {counted[0]}")
+    fields = {field for _, field, _ in failures_of(report, "ballots")}
+    assert "contests.referendum.option[0].proof.challenge" in fields  # the proofs bind D_b
+    assert "ballot_id" in fields
+
+
+def test_replayed_earlier_ballot_of_the_same_credential(draft: Draft, tmp_path: Path) -> None:
+    first, _ = draft.revoter()
+    close_at = draft.at(kinds.CLOSE)
+    draft.insert(close_at, draft.entries[first])  # the very same bytes, again
+    draft.write_as_a_dishonest_log(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(
+        report,
+        {"ballots"},
+        "ballots",
+        close_at,
+        f"this ballot id was already cast at entry {first}",
+    )
+
+
+def test_old_ballot_held_back_and_posted_after_the_newer_one(draft: Draft, tmp_path: Path) -> None:
+    first, second = draft.revoter()
+    old = draft.entries.pop(first)
+    close_at = draft.at(kinds.CLOSE)
+    draft.insert(close_at, old)
+    draft.retally(draft.counted())  # the newer ballot still counts; only indices moved
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(
+        report,
+        {"ballots"},
+        "ballots",
+        close_at,
+        f"sequence 0 is not above 1, that of the credential's earlier valid ballot at entry "
+        f"{second - 1}: a replayed or reordered old ballot",
+    )
+
+
+def test_ballot_after_close(draft: Draft, tmp_path: Path) -> None:
+    _, latest = draft.revoter()
+    late = draft.fresh_ballot(draft.ballot(latest).credential, 2)
+    close_at = draft.at(kinds.CLOSE)
+    draft.insert(close_at + 1, draft.cast(late))
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(
+        report, {"phases", "ballots"}, "ballots", close_at + 1, "cast after the election closed"
+    )
+    assert_rejected(
+        report, {"phases", "ballots"}, "phases", close_at + 1, "comes after the close entry"
+    )
+
+
+def test_audited_ballot_counted(draft: Draft, tmp_path: Path) -> None:
+    audit_at, reveal = draft.audit()
+    close_at = draft.at(kinds.CLOSE)
+    draft.insert(close_at, draft.cast(reveal.ballot))
+    own = next(i for i in draft.counted() if draft.ballot(i).credential == reveal.ballot.credential)
+    draft.retally(sorted({*draft.counted(), close_at} - {own}))
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    failed = {"ballots", "audits", "counted-set", "tally"}
+    assert_rejected(
+        report, failed, "ballots", close_at, f"this ballot id was audited at entry {audit_at}"
+    )
+    assert_rejected(report, failed, "audits", audit_at, f"is cast at entry {close_at}")
+    tally_at = draft.at(kinds.TALLY)
+    assert_rejected(
+        report,
+        failed,
+        "counted-set",
+        tally_at,
+        f"entry {close_at} is counted, but it is not a valid",
+    )
+
+
+def test_altered_encrypted_tally(draft: Draft, tmp_path: Path) -> None:
+    totals = aggregate(draft.manifest, [draft.ballot(i) for i in draft.counted()])
+    yes, no = totals["referendum"]
+    totals["referendum"] = (Ciphertext(yes.alpha, yes.beta + BASE), no)  # one more "yes"
+    draft.retally(totals=totals)  # shares and result made to agree with the altered tally
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    tally_at = draft.at(kinds.TALLY)
+    assert_rejected(report, {"tally"}, "tally", tally_at, "not the sum of the counted ballots")
+    assert failures_of(report, "tally")[0][1] == "totals.referendum[0]"
+
+
+def test_wrong_decryption_share(draft: Draft, tmp_path: Path) -> None:
+    share_at = draft.indices(kinds.DECRYPTION_SHARE)[-1]
+    body = GuardianShares.from_tlv(draft.entries[share_at].body, draft.manifest)
+    first = body.shares["referendum"][0]
+    wrong = dataclasses.replace(first, share=first.share + BASE)
+    body.shares["referendum"] = (wrong, *body.shares["referendum"][1:])
+    draft.entries[share_at] = draft.sign(
+        kinds.DECRYPTION_SHARE, body.to_tlv(), [draft.secrets.guardians[body.guardian - 1]]
+    )
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    failed = {"decryption-shares", "result"}
+    assert_rejected(report, failed, "decryption-shares", share_at, "decryption share proof")
+    assert failures_of(report, "decryption-shares")[0][1] == "shares.referendum[0]"
+    result_at = draft.at(kinds.RESULT)
+    assert_rejected(
+        report, failed, "result", result_at, f"guardian {body.guardian}'s decryption shares did"
+    )
+
+
+def test_too_few_decryption_shares(draft: Draft, tmp_path: Path) -> None:
+    shares = draft.indices(kinds.DECRYPTION_SHARE)
+    kept = GuardianShares.from_tlv(draft.entries[shares[0]].body, draft.manifest).guardian
+    result = TallyResult.from_tlv(draft.entries[draft.at(kinds.RESULT)].body, draft.manifest)
+    for index in reversed(shares[1:]):
+        del draft.entries[index]
+    result_at = draft.at(kinds.RESULT)
+    draft.entries[result_at] = draft.sign(
+        kinds.RESULT,
+        dataclasses.replace(result, guardians=(kept,)).to_tlv(),
+        draft.officials(),
+    )
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(
+        report,
+        {"result"},
+        "result",
+        result_at,
+        "1 guardian(s) combined; decryption needs at least t = 2",
+    )
+
+
+def test_result_that_does_not_match(draft: Draft, tmp_path: Path) -> None:
+    result_at = draft.at(kinds.RESULT)
+    result = TallyResult.from_tlv(draft.entries[result_at].body, draft.manifest)
+    yes, no = result.counts["referendum"]
+    changed = dict(result.counts, referendum=(yes + 1, max(no - 1, 0)))
+    draft.entries[result_at] = draft.sign(
+        kinds.RESULT, dataclasses.replace(result, counts=changed).to_tlv(), draft.officials()
+    )
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(
+        report, {"result"}, "result", result_at, f"count {yes + 1} does not decrypt the aggregate"
+    )
+
+
+def honest_witness_states(draft: Draft) -> list[Witness]:
+    """The witnesses as they are after the honest election: each remembers the last tree it
+    cosigned (the honest record's), so none will cosign a tree that does not extend it."""
+    record = load(draft.honest.record).record
+    witnesses = []
+    for witness, (name, key) in zip(draft.witnesses(), draft.secrets.witnesses, strict=True):
+        for checkpoint, note in reversed(record.checkpoints):
+            try:
+                timestamp = cosignature_time(note, name, key.verify_key)
+            except EvoteError:
+                continue
+            witness.state = WitnessState(checkpoint.size, checkpoint.root, timestamp)
+            break
+        witnesses.append(witness)
+    return witnesses
+
+
+def censor_a_revote(draft: Draft) -> None:
+    """Drop a voter's second ballot after the fact, so that the first one counts instead."""
+    _, second = draft.revoter()
+    del draft.entries[second]
+    draft.retally(draft.counted())
+
+
+def test_rewritten_history_under_a_new_checkpoint(draft: Draft, tmp_path: Path) -> None:
+    censor_a_revote(draft)
+    refusals = draft.write(tmp_path / "record", honest_witness_states(draft))
+    assert len(refusals) == 2 * len(draft.secrets.witnesses)  # every witness, every round
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(
+        report,
+        {"closing-checkpoint"},
+        "closing-checkpoint",
+        draft.at(kinds.CLOSE),
+        "no checkpoint covering the close entry carries 2 valid witness cosignatures",
+    )
+
+
+def test_rewritten_history_under_the_old_checkpoints(draft: Draft, tmp_path: Path) -> None:
+    censor_a_revote(draft)
+    draft.write(tmp_path / "rewritten")
+    directory = tmp_path / "record"
+    directory.mkdir()
+    shutil.copy(tmp_path / "rewritten" / ENTRIES_FILE, directory / ENTRIES_FILE)
+    shutil.copy(draft.honest.record / CHECKPOINTS_FILE, directory / CHECKPOINTS_FILE)
+    report = verify(directory, draft.election_id)
+    assert report.failed_checks() == {"record"}
+    assert report.statuses()["manifest"] == "pass"
+    assert all(
+        status == "skipped"
+        for name, status in report.statuses().items()
+        if name not in ("record", "manifest")
+    )
+    assert "the entries do not match its root" in failures_of(report, "record")[0][2]
+
+
+def test_changed_manifest(draft: Draft, tmp_path: Path) -> None:
+    """A changed manifest, and every entry re-signed under its new id: the published id no
+    longer matches, and every proof, bound to H_B or H_E, breaks."""
+    changed = dataclasses.replace(draft.manifest, name="A quietly different election")
+    published = draft.election_id
+    draft.manifest, draft.election_id = changed, changed.election_id
+    draft.entries = [
+        Entry.create(
+            e.kind,
+            changed.election_id,
+            changed.to_tlv() if e.kind == kinds.MANIFEST else e.body,
+            [secret_of(draft, key) for key in e.signers],
+        )
+        for e in draft.entries
+    ]
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", published)
+    failed = ALL_CHECKS - {"record", "phases", "credentials", "closing-checkpoint"}
+    assert_rejected(
+        report, failed, "manifest", 0, f"not the published election id {published.hex()}"
+    )
+    assert_rejected(report, failed, "guardians", 1, "coefficient knowledge proof")
+    assert report.notes  # the report says the other checks ran against the record's manifest
+
+
+def secret_of(draft: Draft, key: VerifyKey) -> SigningKey:
+    secrets = draft.secrets
+    everyone = [
+        *secrets.officials,
+        secrets.credential_authority,
+        *secrets.guardians,
+        *secrets.credentials,
+    ]
+    return next(k for k in everyone if k.verify_key == key)
+
+
+def test_another_elections_record(honest: MockResult, tmp_path: Path) -> None:
+    other = mock_election(tmp_path / "other", b"another election")
+    report = verify(other.record, honest.manifest.election_id)
+    assert report.failed_checks() == {"manifest"}
+    assert "not the published election id" in failures_of(report, "manifest")[0][2]
+    assert verify(other.record, other.manifest.election_id).passed
