@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from evote.cli import main
+from evote.cli.verify import verify_with_progress
 from evote.mock.defaults import PRESETS, Preset
 from evote.mock.election import MockOptions, MockResult, run_mock_election
 
@@ -76,6 +77,12 @@ from evote.mock.election import MockOptions, MockResult, run_mock_election
 )
 @click.option("--seed", help="Make the voters' choices reproducible (keys and nonces stay random).")
 @click.option("--workers", type=click.IntRange(min=1), help="Processes for voters and checks.")
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Run the independent verifier on the exported record at the end.",
+)
 def mock_election(
     voters: int,
     guardians: int,
@@ -89,10 +96,12 @@ def mock_election(
     contests_file: Path | None,
     seed: str | None,
     workers: int | None,
+    verify: bool,
 ) -> None:
     """Run a complete mock election with simulated voters, guardians, officials and witnesses.
 
-    Prints the results and where the record is; check it with `evote verify RECORD`.
+    Prints the results and where the record is, then the independent verifier's verdict on
+    that record (exit status 1 if any check fails).
     """
     chosen = PRESETS[preset] if contests_file is None else _read_contests(contests_file)
     options = MockOptions(
@@ -127,6 +136,11 @@ def mock_election(
     if secrets_dir is not None:
         result.secrets.write(secrets_dir)
     _print_result(result)
+    if verify:
+        verdict = verify_with_progress(record, result.manifest.election_id, workers)
+        verdict.render(Console())
+        if not verdict.passed:
+            raise SystemExit(1)
 
 
 def _read_contests(path: Path) -> Preset:

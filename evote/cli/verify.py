@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from evote.cli import main
 from evote.errors import EvoteError
 from evote.verify.load import load
-from evote.verify.report import describe_entry
+from evote.verify.report import VerificationReport, describe_entry
 from evote.verify.runner import verify_record
 
 _PHASES = {
@@ -34,6 +34,22 @@ def _election_id(text: str | None) -> bytes | None:
             "the election id is 64 hex digits (SHA-256 of the manifest)", param_hint="--election-id"
         )
     return value
+
+
+def verify_with_progress(
+    record: Path, election_id: bytes | None, workers: int | None
+) -> VerificationReport:
+    """Run the verifier with a progress bar on standard error."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(_PHASES.get(phase, phase), total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        return verify_record(record, election_id=election_id, workers=workers, progress=progress)
 
 
 @main.command("verify")
@@ -65,17 +81,7 @@ def verify(
     Exits with status 0 if every check passes and 1 otherwise. A progress bar goes to standard
     error; the report (a table, or JSON with --json) to standard output.
     """
-    expected = _election_id(election_id)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(_PHASES.get(phase, phase), total=total)
-            bar.update(tasks[phase], completed=done, total=total)
-
-        report = verify_record(record, election_id=expected, workers=workers, progress=progress)
+    report = verify_with_progress(record, _election_id(election_id), workers)
     if as_json:
         click.echo(report.to_json_text())
     else:

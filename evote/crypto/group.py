@@ -116,6 +116,10 @@ class Scalar:
     def __delattr__(self, name: str) -> None:
         raise AttributeError("Scalar is immutable")
 
+    def __reduce__(self) -> tuple[Callable[[int], Scalar], tuple[int]]:
+        # Immutability blocks pickle's default attribute restore; rebuild through the reducer.
+        return (Scalar._reduced, (self.value,))
+
     @classmethod
     def decode(cls, data: bytes) -> Scalar:
         """Parse a canonical scalar (R3): exactly 32 bytes, little-endian, below L."""
@@ -221,6 +225,10 @@ class Point:
     def __delattr__(self, name: str) -> None:
         raise AttributeError("Point is immutable")
 
+    def __reduce__(self) -> tuple[Callable[[bytes], Point], tuple[bytes]]:
+        # Unpickling goes through the validating decoder: a pickle is outside input too.
+        return (_decode_pickled_point, (self._encoding,))
+
     @classmethod
     def decode(cls, data: bytes, *, allow_identity: bool = False) -> Point:
         """Parse and validate a point from outside (R1).
@@ -271,6 +279,10 @@ class Point:
 
     def __repr__(self) -> str:
         return f"Point({self._encoding.hex()})"
+
+
+def _decode_pickled_point(encoding: bytes) -> Point:
+    return Point.decode(encoding, allow_identity=True)
 
 
 IDENTITY: Final = Point._trusted(_IDENTITY_BYTES)

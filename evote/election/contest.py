@@ -118,15 +118,23 @@ def verify_contest(
         zip(contest.selections, shape.option_limits, strict=True)
     ):
         statement = range_statement(election_hash, binding, contest_index, option)
-        SCHEME_A.verify_range(selection.ciphertext, selection.proof, 0, limit, key, statement)
+        try:
+            SCHEME_A.verify_range(selection.ciphertext, selection.proof, 0, limit, key, statement)
+        except ProofError as error:
+            raise ProofError(
+                error.proof, f"option[{option}].{error.field}", error.detail
+            ) from error
     total = sum_ciphertexts([selection.ciphertext for selection in contest.selections])
     if total.alpha.is_identity():  # R5: only a deliberately crafted ballot gets here
         raise ProofError("contest", "total", "the options' nonces cancel out: a crafted ballot")
-    SCHEME_A.verify_range(
-        total,
-        contest.total_proof,
-        shape.min_total,
-        shape.max_total,
-        key,
-        range_statement(election_hash, binding, contest_index, None),
-    )
+    try:
+        SCHEME_A.verify_range(
+            total,
+            contest.total_proof,
+            shape.min_total,
+            shape.max_total,
+            key,
+            range_statement(election_hash, binding, contest_index, None),
+        )
+    except ProofError as error:
+        raise ProofError(error.proof, f"total.{error.field}", error.detail) from error

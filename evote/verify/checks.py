@@ -44,7 +44,7 @@ from evote.board.record import Record
 from evote.crypto import encoding
 from evote.crypto.elgamal import Ciphertext
 from evote.crypto.group import BASE, IDENTITY, L, Point, Scalar, base_mul, mul
-from evote.crypto.hashing import hash32
+from evote.crypto.hashing import hash32, hash_to_scalar
 from evote.crypto.proofs.chaum_pedersen import verify_decryption_share
 from evote.crypto.proofs.range import verify_range
 from evote.crypto.proofs.schnorr import verify_coefficient
@@ -898,6 +898,31 @@ def _alphas(ballot: EncryptedBallot, manifest: Manifest) -> Iterable[tuple[bytes
             yield selection.ciphertext.alpha.encode(), f"contests.{part}.option[{option}].alpha"
 
 
+def seed_derives(context: ElectionContext, ballot: EncryptedBallot, seed: bytes) -> bool:
+    """Whether the ballot's first ciphertext was made from ``seed`` (crypto spec §3.6.1):
+    ``α = Hq("selection-nonce", H_E, D_b, seed, c, 0)·B`` for its first part's contest ``c``."""
+    manifest = context.manifest
+    part = manifest.style(ballot.style).parts[0]
+    contest, _ = manifest.part(part)
+    binding = hash32(
+        "ballot-binding",
+        context.extended_hash,
+        ballot.ballot_id,
+        ballot.credential.encode(),
+        ballot.style,
+        ballot.sequence,
+    )
+    nonce = hash_to_scalar(
+        "selection-nonce",
+        context.extended_hash,
+        binding,
+        seed,
+        manifest.contests.index(contest),
+        0,
+    )
+    return base_mul(nonce) == ballot.contests[0].selections[0].ciphertext.alpha
+
+
 def check_ballots(
     entries: Sequence[Entry],
     manifest: Manifest,
@@ -905,20 +930,26 @@ def check_ballots(
     audits: Sequence[Parsed[AuditReveal]],
     credentials: frozenset[VerifyKey],
     proof_problems: Mapping[int, Sequence[ProofProblem]],
+    seed_derives: Callable[[EncryptedBallot, bytes], bool],
 ) -> tuple[Findings, dict[int, BallotVerdict]]:
     """Check 7, for each ballot entry in index order: signed by exactly its own credential,
     which is listed; after the first ``open`` and before the first ``close``; every proof
     verifies (``proof_problems``, from :func:`verify_proofs`); no ``α`` seen in an earlier
-    ballot or in any audited ballot; its ballot id never audited nor cast before; its sequence
-    above that of every earlier valid ballot of its credential."""
+    ballot or in any audited ballot, nor twice in itself; its nonces not derived from a seed an
+    audit of its credential revealed (``seed_derives``); its ballot id never audited nor cast
+    before; its sequence above that of every earlier valid ballot of its credential."""
     findings = Findings(BALLOTS)
     kinds_in_order = [entry.kind for entry in entries]
     open_at = kinds_in_order.index(kinds.OPEN) if kinds.OPEN in kinds_in_order else None
     close_at = kinds_in_order.index(kinds.CLOSE) if kinds.CLOSE in kinds_in_order else None
     audited_ids: dict[bytes, int] = {}
     audited_alphas: dict[bytes, int] = {}
+    seeds_by_credential: dict[VerifyKey, list[tuple[int, bytes]]] = {}
     for audit in audits:
         if audit.body is not None:
+            seeds_by_credential.setdefault(audit.body.ballot.credential, []).append(
+                (audit.index, audit.body.seed)
+            )
             audited_ids.setdefault(audit.body.ballot.ballot_id, audit.index)
             for alpha, _ in _alphas(audit.body.ballot, manifest):
                 audited_alphas.setdefault(alpha, audit.index)
@@ -955,6 +986,18 @@ def check_ballots(
             problems.extend(
                 (problem.field, problem.message) for problem in proof_problems.get(item.index, ())
             )
+            own = [alpha for alpha, _ in _alphas(ballot, manifest)]
+            if len(set(own)) != len(own):
+                problems.append(("contests", "the same α appears twice within the ballot"))
+            for audit_index, seed in seeds_by_credential.get(credential, ()):
+                if seed_derives(ballot, seed):
+                    problems.append(
+                        (
+                            "contests",
+                            f"its nonces derive from the seed the audit at entry {audit_index} "
+                            "revealed: the device reused an audited seed, so the vote is exposed",
+                        )
+                    )
             copied: dict[str, list[str]] = {}  # what the α repeats -> this ballot's fields
             for alpha, field in _alphas(ballot, manifest):
                 if alpha in audited_alphas:
@@ -1020,8 +1063,10 @@ def check_audits(
     ballots: Sequence[Parsed[EncryptedBallot]],
     audits: Sequence[Parsed[AuditReveal]],
     proof_problems: Mapping[int, Sequence[ProofProblem]],
+    credentials: frozenset[VerifyKey] | None,
 ) -> Findings:
-    """Check 8, for each audit entry: signed by exactly the ballot's credential; the seed
+    """Check 8, for each audit entry: signed by exactly the ballot's credential, a listed one
+    (when the list could be read); the seed
     re-encrypts every ciphertext byte for byte and the proofs verify (``proof_problems``);
     its ballot id is never cast."""
     findings = Findings(AUDITS)
@@ -1048,6 +1093,13 @@ def check_audits(
             audit.body.ballot.credential,
             "the audited ballot's credential",
         )
+        if credentials is not None and audit.body.ballot.credential not in credentials:
+            findings.fail(
+                f"credential {_short(audit.body.ballot.credential)} is not in the list",
+                entry=audit.index,
+                kind=kind,
+                field="ballot.credential",
+            )
         for problem in proof_problems.get(audit.index, ()):
             findings.fail(problem.message, entry=audit.index, kind=kind, field=problem.field)
         where = cast.get(audit.body.ballot.ballot_id)

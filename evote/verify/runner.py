@@ -10,6 +10,7 @@ there are many, with a progress callback.
 
 from __future__ import annotations
 
+import functools
 import math
 import multiprocessing
 import os
@@ -302,17 +303,26 @@ def _run_checks(
             no_verdicts = no_credentials
         else:
             listed = credentials
+            election = context
 
             def ballot_check() -> Findings:
                 nonlocal verdicts
                 findings, verdicts = checks.check_ballots(
-                    entries, manifest, ballots, audits, listed, problems
+                    entries,
+                    manifest,
+                    ballots,
+                    audits,
+                    listed,
+                    problems,
+                    functools.partial(checks.seed_derives, election),
                 )
                 return findings
 
             results.guarded(checks.BALLOTS, ballot_check)
             no_verdicts = _Missing(checks.BALLOTS, "the ballots could not be judged")
-        results.guarded(checks.AUDITS, lambda: checks.check_audits(ballots, audits, problems))
+        results.guarded(
+            checks.AUDITS, lambda: checks.check_audits(ballots, audits, problems, credentials)
+        )
 
     if verdicts is None:
         results.skip(checks.COUNTED_SET, no_verdicts)

@@ -37,7 +37,7 @@ from evote.election.audit import AuditReveal
 from evote.election.ballot import EncryptedBallot
 from evote.election.contest import EncryptedContest
 from evote.election.context import ElectionContext
-from evote.election.encrypt import PlaintextBallot, encrypt_ballot
+from evote.election.encrypt import PlaintextBallot, encrypt_ballot, encrypt_with_seed
 from evote.election.manifest import Manifest
 from evote.election.outcome import outcome_lines
 from evote.election.tally import (
@@ -673,3 +673,54 @@ def test_another_elections_record(honest: MockResult, tmp_path: Path) -> None:
     assert report.failed_checks() == {"manifest"}
     assert "not the published election id" in failures_of(report, "manifest")[0][2]
     assert verify(other.record, other.manifest.election_id).passed
+
+
+# --- rules the ballot box enforces, checked by the observer too ---------------------------------
+
+
+def test_ballot_reusing_the_seed_an_audit_revealed(draft: Draft, tmp_path: Path) -> None:
+    audit_at, reveal = draft.audit()
+    credential = reveal.ballot.credential
+    plaintext = PlaintextBallot(reveal.ballot.style, reveal.votes)
+    reused = encrypt_with_seed(
+        plaintext, draft.context, credential, 7, b"\x42" * 16, reveal.seed
+    ).ballot
+    close_at = draft.at(kinds.CLOSE)
+    draft.insert(close_at, draft.cast(reused))
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(
+        report, {"ballots"}, "ballots", close_at, f"the audit at entry {audit_at} revealed"
+    )
+
+
+def test_ballot_with_the_same_ciphertext_twice(draft: Draft, tmp_path: Path) -> None:
+    _, latest = draft.revoter()
+    ballot = draft.fresh_ballot(draft.ballot(latest).credential, 2)
+    first = ballot.contests[0]
+    doubled = EncryptedContest((first.selections[0], first.selections[0]), first.total_proof)
+    twice = dataclasses.replace(ballot, contests=(doubled, *ballot.contests[1:]))
+    close_at = draft.at(kinds.CLOSE)
+    draft.insert(close_at, draft.cast(twice))
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(
+        report, {"ballots"}, "ballots", close_at, "the same α appears twice within the ballot"
+    )
+
+
+def test_audit_from_an_unlisted_credential(draft: Draft, tmp_path: Path) -> None:
+    stranger = SigningKey(hashlib.sha256(b"an unlisted auditor").digest())
+    ballot = draft.fresh_ballot(stranger.verify_key, 0)
+    plaintext = PlaintextBallot.from_choices(
+        draft.manifest, "d1", {"referendum": ["yes"], "council/d1": ["a"]}
+    )
+    result = encrypt_with_seed(
+        plaintext, draft.context, stranger.verify_key, 0, ballot.ballot_id, b"\x07" * 32
+    )
+    reveal = AuditReveal(result.ballot, result.seed, plaintext.votes)
+    close_at = draft.at(kinds.CLOSE)
+    draft.insert(close_at, draft.sign(kinds.AUDIT, reveal.to_tlv(), [stranger]))
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(report, {"audits"}, "audits", close_at, "is not in the list")

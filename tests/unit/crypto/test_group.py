@@ -6,6 +6,8 @@ Random cross-checks against the reference implementation live in
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -274,3 +276,17 @@ def test_group_homomorphism(a: int, b: int) -> None:
     assert base_mul(sa - sb) == base_mul(sa) - base_mul(sb)
     assert base_mul(sa * sb) == mul(sa, base_mul(sb))
     assert base_mul(-sa) == -base_mul(sa)
+
+
+def test_points_and_scalars_survive_pickling_for_worker_processes() -> None:
+    # Pickles here are made by the test itself (worker processes exchange them the same way).
+    point = base_mul(Scalar(12345))
+    assert pickle.loads(pickle.dumps(point)) == point  # noqa: S301
+    assert pickle.loads(pickle.dumps(IDENTITY)).is_identity()  # noqa: S301
+    assert pickle.loads(pickle.dumps(Scalar(L - 1))) == Scalar(L - 1)  # noqa: S301
+
+
+def test_an_unpickled_point_is_validated() -> None:
+    forged = pickle.dumps(base_mul(Scalar(3))).replace(base_mul(Scalar(3)).encode(), b"\x00" * 32)
+    with pytest.raises(InvalidPoint):
+        pickle.loads(forged)  # noqa: S301 - a forged pickle, on purpose

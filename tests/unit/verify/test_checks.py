@@ -7,6 +7,7 @@ thing, calls the one check function, and asserts the failure it names (entry and
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -372,7 +373,8 @@ def judge(
     )
     audits = checks.parse_all(entries, kinds.AUDIT, lambda b: AuditReveal.from_tlv(b, MANIFEST))
     listed = credentials if credentials is not None else frozenset(sorted_voters())
-    return checks.check_ballots(entries, MANIFEST, ballots, audits, listed, problems)
+    seed_derives = functools.partial(checks.seed_derives, E.context)
+    return checks.check_ballots(entries, MANIFEST, ballots, audits, listed, problems, seed_derives)
 
 
 def before_close(*new: Entry) -> list[Entry]:
@@ -505,6 +507,7 @@ def audits(entries: Sequence[Entry]) -> Findings:
         checks.parse_all(entries, kinds.BALLOT, lambda b: EncryptedBallot.from_tlv(b, MANIFEST)),
         checks.parse_all(entries, kinds.AUDIT, lambda b: AuditReveal.from_tlv(b, MANIFEST)),
         problems,
+        frozenset(sorted_voters()),
     )
 
 
