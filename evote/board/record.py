@@ -22,7 +22,6 @@ hold the ones they were given, and a consistency proof links any of them to the 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,19 +29,16 @@ from typing import Final
 
 from evote.board.checkpoint import Checkpoint, check_every_signature
 from evote.board.entry import Entry, EntryRules
-from evote.board.log import BulletinBoard
 from evote.board.merkle import MerkleTree, leaf_hash
 from evote.board.note import SignedNote, parse_note
-from evote.board.store import LogStore, StoredEntry
 from evote.crypto import encoding
 from evote.crypto.signing import VerifyKey
 from evote.errors import DecodeError, EvoteError, RecordError
 
 ENTRIES_FILE: Final = "entries.tlv"
 CHECKPOINTS_FILE: Final = "checkpoints.tlv"
-_ENTRIES_HEADER: Final = "evote-record/v1/entries"
-_CHECKPOINTS_HEADER: Final = "evote-record/v1/checkpoints"
-_EXPORT_PAGE: Final = 1000
+ENTRIES_HEADER: Final = "evote-record/v1/entries"
+CHECKPOINTS_HEADER: Final = "evote-record/v1/checkpoints"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,31 +52,6 @@ class Record:
     @property
     def size(self) -> int:
         return len(self.entries)
-
-
-def export_record(board: BulletinBoard, directory: str | Path) -> None:
-    """Write the board's record into ``directory`` (created; it must not hold a record yet)."""
-    target = Path(directory)
-    target.mkdir(parents=True, exist_ok=True)
-    for name in (ENTRIES_FILE, CHECKPOINTS_FILE):
-        if (target / name).exists():
-            raise RecordError(f"{target / name} exists; export into a new directory")
-    entries = [encoding.encode(_ENTRIES_HEADER)]
-    for start in range(0, board.size, _EXPORT_PAGE):
-        entries.extend(board.entries(start, start + _EXPORT_PAGE))
-    notes = [encoding.encode(_CHECKPOINTS_HEADER)]
-    notes.extend(encoding.encode(text.encode("utf-8")) for text in board.checkpoints())
-    _write_atomically(target / ENTRIES_FILE, b"".join(entries))
-    _write_atomically(target / CHECKPOINTS_FILE, b"".join(notes))
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(path)
 
 
 def _read_values(path: Path, header: str) -> list[bytes]:
@@ -115,7 +86,7 @@ def load_record(
         raise RecordError(f"{root} must hold exactly {ENTRIES_FILE} and {CHECKPOINTS_FILE}")
     entries: list[Entry] = []
     tree = MerkleTree()
-    for index, data in enumerate(_read_values(root / ENTRIES_FILE, _ENTRIES_HEADER)):
+    for index, data in enumerate(_read_values(root / ENTRIES_FILE, ENTRIES_HEADER)):
         try:
             entries.append(rules.check(data))
         except EvoteError as error:
@@ -123,7 +94,7 @@ def load_record(
         tree.append(leaf_hash(data))
     checkpoints: list[tuple[Checkpoint, SignedNote]] = []
     previous = 0
-    for position, value in enumerate(_read_values(root / CHECKPOINTS_FILE, _CHECKPOINTS_HEADER)):
+    for position, value in enumerate(_read_values(root / CHECKPOINTS_FILE, CHECKPOINTS_HEADER)):
         where = f"checkpoint {position}"
         try:
             note = parse_note(encoding.expect_bytes(encoding.decode(value), what=where).decode())
@@ -144,17 +115,3 @@ def load_record(
     if previous != tree.size:
         raise RecordError(f"entries {previous} to {tree.size - 1} are covered by no checkpoint")
     return Record(origin, tuple(entries), tuple(checkpoints))
-
-
-def restore(record: Record, store: LogStore) -> None:
-    """Write a checked record into an empty store, checkpoint by checkpoint."""
-    if store.size():
-        raise RecordError("restore needs an empty store")
-    start = 0
-    for checkpoint, note in record.checkpoints:
-        batch = record.entries[start : checkpoint.size]
-        store.append(
-            [StoredEntry.of(entry.encoded) for entry in batch],
-            note.text(),
-        )
-        start = checkpoint.size

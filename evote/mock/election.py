@@ -27,9 +27,9 @@ from typing import Final
 
 from evote.board.checkpoint import cosignature_time
 from evote.board.entry import Entry
+from evote.board.export import export_record
 from evote.board.log import BulletinBoard
 from evote.board.note import parse_note
-from evote.board.record import export_record
 from evote.board.store import MemoryStore
 from evote.board.witness import Witness
 from evote.crypto import dlog, threshold

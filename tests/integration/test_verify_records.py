@@ -21,9 +21,10 @@ from click.testing import CliRunner
 
 from evote.board.checkpoint import Checkpoint, cosign, cosignature_time, sign_checkpoint
 from evote.board.entry import Entry
+from evote.board.export import export_record
 from evote.board.log import BulletinBoard
 from evote.board.merkle import MerkleTree, leaf_hash
-from evote.board.record import CHECKPOINTS_FILE, ENTRIES_FILE, export_record
+from evote.board.record import CHECKPOINTS_FILE, ENTRIES_FILE
 from evote.board.store import MemoryStore
 from evote.board.witness import Witness, WitnessState
 from evote.cli import main

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from evote.board.checkpoint import Checkpoint, cosign, open_checkpoint, sign_checkpoint
 from evote.board.entry import Entry, EntryKind, EntryRules
+from evote.board.export import export_record, restore
 from evote.board.log import BulletinBoard
 from evote.board.merkle import MerkleTree, leaf_hash, verify_consistency
 from evote.board.note import parse_note, sign_note
@@ -21,9 +22,7 @@ from evote.board.record import (
     CHECKPOINTS_FILE,
     ENTRIES_FILE,
     Record,
-    export_record,
     load_record,
-    restore,
 )
 from evote.board.store import LogStore, MemoryStore, SqliteStore
 from evote.board.witness import Witness

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from evote.board.checkpoint import open_checkpoint
 from evote.board.entry import Entry
+from evote.board.export import export_record
 from evote.board.log import BulletinBoard
-from evote.board.record import export_record
 from evote.board.store import MemoryStore
 from evote.board.witness import Witness
 from evote.crypto import dlog, threshold

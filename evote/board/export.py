@@ -1,0 +1,64 @@
+"""Writing the public record: export a board to a record directory, restore one into a store.
+
+The record format and its checks are in :mod:`evote.board.record`, which a verifier reads
+without these writers, the sequencer or the stores.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+from evote.board.log import BulletinBoard
+from evote.board.record import (
+    CHECKPOINTS_FILE,
+    CHECKPOINTS_HEADER,
+    ENTRIES_FILE,
+    ENTRIES_HEADER,
+    Record,
+)
+from evote.board.store import LogStore, StoredEntry
+from evote.crypto import encoding
+from evote.errors import RecordError
+
+_EXPORT_PAGE: Final = 1000
+
+
+def export_record(board: BulletinBoard, directory: str | Path) -> None:
+    """Write the board's record into ``directory`` (created; it must not hold a record yet)."""
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (ENTRIES_FILE, CHECKPOINTS_FILE):
+        if (target / name).exists():
+            raise RecordError(f"{target / name} exists; export into a new directory")
+    entries = [encoding.encode(ENTRIES_HEADER)]
+    for start in range(0, board.size, _EXPORT_PAGE):
+        entries.extend(board.entries(start, start + _EXPORT_PAGE))
+    notes = [encoding.encode(CHECKPOINTS_HEADER)]
+    notes.extend(encoding.encode(text.encode("utf-8")) for text in board.checkpoints())
+    _write_atomically(target / ENTRIES_FILE, b"".join(entries))
+    _write_atomically(target / CHECKPOINTS_FILE, b"".join(notes))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(path)
+
+
+def restore(record: Record, store: LogStore) -> None:
+    """Write a checked record into an empty store, checkpoint by checkpoint."""
+    if store.size():
+        raise RecordError("restore needs an empty store")
+    start = 0
+    for checkpoint, note in record.checkpoints:
+        batch = record.entries[start : checkpoint.size]
+        store.append(
+            [StoredEntry.of(entry.encoded) for entry in batch],
+            note.text(),
+        )
+        start = checkpoint.size
