@@ -21,6 +21,7 @@
     │   ├── EntryRejected            an entry breaks the envelope rules (kind, election, signatures)
     │   ├── DuplicateEntry           the exact same entry bytes are already on the board
     │   └── StoreCorrupted           stored data disagrees with its signed checkpoints
+    ├── CeremonyError                the key ceremony cannot go on (a round missing, a guardian out)
     ├── TallyOutOfRange              a decrypted total lies outside its bound: an integrity alarm
     ├── InvalidInput                 a caller passed an argument outside its documented domain
     └── BackendUnavailable           the installed libsodium lacks the functions evote needs
@@ -149,6 +150,11 @@ class DuplicateEntry(BoardError):
 
 class StoreCorrupted(BoardError):
     """The stored log disagrees with its own signed checkpoints; the store refuses to serve."""
+
+
+class CeremonyError(EvoteError):
+    """The key ceremony cannot go on as asked: a round is missing, a message is bad, or a
+    guardian was disqualified and the ceremony must restart without it."""
 
 
 class TallyOutOfRange(EvoteError):

@@ -33,6 +33,7 @@ Label = Literal[
     "range-contest",
     "decrypt-share",
     "confirmation",
+    "key-check",
 ]
 
 

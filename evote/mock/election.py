@@ -32,15 +32,16 @@ from evote.board.log import BulletinBoard
 from evote.board.note import parse_note
 from evote.board.store import MemoryStore
 from evote.board.witness import Witness
+from evote.ceremony.messages import JointKey
+from evote.ceremony.rounds import post_key_checks, run_ceremony
 from evote.crypto import dlog, threshold
-from evote.crypto.group import Point, Scalar, base_mul
+from evote.crypto.group import Point, Scalar
 from evote.crypto.proofs.chaum_pedersen import prove_decryption_share
-from evote.crypto.proofs.schnorr import prove_coefficient
 from evote.crypto.rng import random_bytes
 from evote.crypto.signing import SigningKey
 from evote.election.audit import AuditReveal
 from evote.election.ballot import EncryptedBallot
-from evote.election.context import ElectionContext, base_hash
+from evote.election.context import ElectionContext
 from evote.election.encrypt import PlaintextBallot, encrypt_ballot
 from evote.election.manifest import Manifest
 from evote.election.outcome import outcome_lines
@@ -55,7 +56,7 @@ from evote.errors import EvoteError, InvalidInput
 from evote.mock.defaults import REFERENCE_CONTESTS
 from evote.record import kinds
 from evote.record.ballot_box import BallotBox, Submission, check_proofs, parse_submission
-from evote.record.kinds import CredentialList, GuardianKey, JointKey, PhaseMark
+from evote.record.kinds import CredentialList, PhaseMark
 
 LOG_ORIGIN_PREFIX: Final = "evote.mock/"
 _BATCH: Final = 64
@@ -371,37 +372,23 @@ class _Election:
     # phases ------------------------------------------------------------------------------------
 
     def setup(self) -> tuple[ElectionContext, tuple[Scalar, ...]]:
+        """The manifest, the guardians' key ceremony over the board, key checks, credentials."""
         started = time.perf_counter()
         self.post(kinds.MANIFEST, self.manifest.to_tlv(), self.official_quorum())
-        hashed_base = base_hash(self.manifest)
-        n, t = self.options.guardians, self.options.quorum
-        polynomials = [threshold.Polynomial.random(t) for _ in range(n)]
-        commitment_sets = []
-        for index, (polynomial, identity) in enumerate(
-            zip(polynomials, self.guardian_keys, strict=True), 1
-        ):
-            pairs = [
-                prove_coefficient(coefficient, hashed_base, index, j)
-                for j, coefficient in enumerate(polynomial.coefficients)
-            ]
-            commitments = tuple(commitment for commitment, _ in pairs)
-            commitment_sets.append(commitments)
-            body = GuardianKey(index, commitments, tuple(proof for _, proof in pairs)).to_tlv()
-            self.post(kinds.GUARDIAN_KEY, body, [identity])
-        key_shares = []
-        for recipient in range(1, n + 1):
-            total = 0
-            for dealer, polynomial in enumerate(polynomials):
-                share = polynomial.evaluate(recipient)
-                threshold.verify_share(share, recipient, commitment_sets[dealer])
-                total += share.value
-            key_shares.append(Scalar(total))
-        context = ElectionContext.create(self.manifest, commitment_sets)
-        for index, share in enumerate(key_shares, 1):
-            if base_mul(share) != context.verification_key(index):
-                raise MockElectionFailed(f"guardian {index}'s key share does not match its key")
+
+        def post_as_guardian(kind: str, body: bytes, guardian: int) -> None:
+            self.post(kind, body, [self.guardian_keys[guardian - 1]])
+
+        run = run_ceremony(self.manifest, post_as_guardian)
+        context = run.outcome.require_context()
         joint = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
         self.post(kinds.JOINT_KEY, joint.to_tlv(), [*self.official_quorum(), *self.guardian_keys])
+        post_key_checks(run.trustees, context, post_as_guardian)
+        key_shares = []
+        for trustee in run.trustees:
+            if trustee.key_share is None:
+                raise MockElectionFailed(f"guardian {trustee.index} ended without a key share")
+            key_shares.append(trustee.key_share)
         credential_list = CredentialList(
             tuple(sorted((c.verify_key for c in self.credentials), key=lambda k: k.encode()))
         )

@@ -4,8 +4,10 @@
 kind               body                                       signed by
 =================  =========================================  ===================================
 manifest           :class:`Manifest` (its TLV)                a quorum of officials
+ceremony-*         the key ceremony's rounds (ceremony.messages)  the guardian each names
 guardian-key       :class:`GuardianKey`                       that guardian
 joint-key          :class:`JointKey`                          a quorum of officials, every guardian
+key-check          :class:`KeyCheck`                          that guardian
 credentials        :class:`CredentialList`                    the credential authority
 open               :class:`PhaseMark` ("open")                a quorum of officials
 ballot             :class:`EncryptedBallot`                   the ballot's credential
@@ -23,15 +25,20 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from evote.board.entry import EntryKind, EntryRules
+from evote.ceremony import messages as ceremony
 from evote.crypto import encoding
-from evote.crypto.group import Point
-from evote.crypto.proofs.compact import CompactProof
 from evote.crypto.signing import VerifyKey
 from evote.errors import DecodeError
 
 MANIFEST: Final = "manifest"
-GUARDIAN_KEY: Final = "guardian-key"
-JOINT_KEY: Final = "joint-key"
+GUARDIAN_KEY: Final = ceremony.REVEAL
+JOINT_KEY: Final = ceremony.JOINT_KEY
+CEREMONY_TRANSPORT: Final = ceremony.TRANSPORT
+CEREMONY_COMMIT: Final = ceremony.COMMIT
+CEREMONY_SHARES: Final = ceremony.SHARES
+CEREMONY_COMPLAINT: Final = ceremony.COMPLAINT
+CEREMONY_SHARE_REVEAL: Final = ceremony.SHARE_REVEAL
+KEY_CHECK: Final = ceremony.KEY_CHECK
 CREDENTIALS: Final = "credentials"
 OPEN: Final = "open"
 BALLOT: Final = "ballot"
@@ -43,8 +50,14 @@ RESULT: Final = "result"
 
 ALL_KINDS: Final = (
     MANIFEST,
+    CEREMONY_TRANSPORT,
+    CEREMONY_COMMIT,
     GUARDIAN_KEY,
+    CEREMONY_SHARES,
+    CEREMONY_COMPLAINT,
+    CEREMONY_SHARE_REVEAL,
     JOINT_KEY,
+    KEY_CHECK,
     CREDENTIALS,
     OPEN,
     BALLOT,
@@ -55,8 +68,6 @@ ALL_KINDS: Final = (
     RESULT,
 )
 
-_GUARDIAN_KEY_TAG: Final = "evote/v1/guardian-key"
-_JOINT_KEY_TAG: Final = "evote/v1/joint-key"
 _CREDENTIALS_TAG: Final = "evote/v1/credentials"
 _PHASE_TAG: Final = "evote/v1/phase"
 
@@ -64,70 +75,6 @@ _PHASE_TAG: Final = "evote/v1/phase"
 def entry_rules(election_id: bytes) -> EntryRules:
     """The board's envelope rules for an election: its kinds, each signed at least once."""
     return EntryRules.of(election_id, [EntryKind(kind) for kind in ALL_KINDS])
-
-
-@dataclass(frozen=True, slots=True)
-class GuardianKey:
-    """Guardian ``guardian``'s Feldman commitments ``K_{i,j}`` and their Schnorr proofs."""
-
-    guardian: int
-    commitments: tuple[Point, ...]
-    proofs: tuple[CompactProof, ...]
-
-    def to_tlv(self) -> bytes:
-        return encoding.encode(
-            [
-                _GUARDIAN_KEY_TAG,
-                self.guardian,
-                list(self.commitments),
-                [proof.encode() for proof in self.proofs],
-            ]
-        )
-
-    @classmethod
-    def from_tlv(cls, data: bytes) -> GuardianKey:
-        fields = encoding.expect_list(encoding.decode(data), 4, what="guardian-key")
-        if fields[0] != _GUARDIAN_KEY_TAG:
-            raise DecodeError("not an evote v1 guardian-key body")
-        commitments = tuple(
-            encoding.expect_point(c, what="guardian-key.commitment")
-            for c in encoding.expect_list(fields[2], what="guardian-key.commitments")
-        )
-        proofs = tuple(
-            CompactProof.decode(encoding.expect_bytes(p, what="guardian-key.proof"))
-            for p in encoding.expect_list(fields[3], len(commitments), what="guardian-key.proofs")
-        )
-        return cls(
-            encoding.expect_int(fields[1], what="guardian-key.guardian"), commitments, proofs
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class JointKey:
-    """The election key ``K``, ``H_E`` and every guardian's verification key ``K̂_ℓ``."""
-
-    joint_key: Point
-    extended_hash: bytes
-    verification_keys: tuple[Point, ...]
-
-    def to_tlv(self) -> bytes:
-        return encoding.encode(
-            [_JOINT_KEY_TAG, self.joint_key, self.extended_hash, list(self.verification_keys)]
-        )
-
-    @classmethod
-    def from_tlv(cls, data: bytes) -> JointKey:
-        fields = encoding.expect_list(encoding.decode(data), 4, what="joint-key")
-        if fields[0] != _JOINT_KEY_TAG:
-            raise DecodeError("not an evote v1 joint-key body")
-        return cls(
-            encoding.expect_point(fields[1], what="joint-key.key"),
-            encoding.expect_bytes(fields[2], 32, what="joint-key.extended_hash"),
-            tuple(
-                encoding.expect_point(k, what="joint-key.verification_key")
-                for k in encoding.expect_list(fields[3], what="joint-key.verification_keys")
-            ),
-        )
 
 
 @dataclass(frozen=True, slots=True)

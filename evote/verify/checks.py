@@ -41,6 +41,7 @@ from typing import Final, Generic, TypeVar
 from evote.board.checkpoint import verify_witnessed
 from evote.board.entry import Entry, signed_message
 from evote.board.record import Record
+from evote.ceremony.messages import GuardianKey, JointKey
 from evote.crypto import encoding
 from evote.crypto.elgamal import Ciphertext
 from evote.crypto.group import BASE, IDENTITY, L, Point, Scalar, base_mul, mul
@@ -66,7 +67,7 @@ from evote.errors import (
     RecordError,
 )
 from evote.record import kinds
-from evote.record.kinds import GuardianKey, JointKey, PhaseMark
+from evote.record.kinds import PhaseMark
 from evote.verify import load
 
 T = TypeVar("T")
