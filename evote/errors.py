@@ -22,6 +22,7 @@
     │   ├── DuplicateEntry           the exact same entry bytes are already on the board
     │   └── StoreCorrupted           stored data disagrees with its signed checkpoints
     ├── CeremonyError                the key ceremony cannot go on (a round missing, a guardian out)
+    ├── KeystoreError                a key file does not open: wrong passphrase, altered, not ours
     ├── TallyOutOfRange              a decrypted total lies outside its bound: an integrity alarm
     ├── InvalidInput                 a caller passed an argument outside its documented domain
     └── BackendUnavailable           the installed libsodium lacks the functions evote needs
@@ -155,6 +156,11 @@ class StoreCorrupted(BoardError):
 class CeremonyError(EvoteError):
     """The key ceremony cannot go on as asked: a round is missing, a message is bad, or a
     guardian was disqualified and the ceremony must restart without it."""
+
+
+class KeystoreError(EvoteError):
+    """A passphrase-sealed key file cannot be opened: the passphrase is wrong, a byte was
+    altered, or it is not an evote key file (or not a version or KDF this evote reads)."""
 
 
 class TallyOutOfRange(EvoteError):

@@ -24,15 +24,14 @@ from evote.crypto import group
 from evote.crypto.encoding import Value
 from evote.crypto.group import Point, base_mul, mul
 from evote.crypto.hashing import hash_to_scalar
-from evote.crypto.rng import random_below, random_scalar
+from evote.crypto.rng import random_scalar
 from evote.crypto.signing import SigningKey
 from evote.crypto.threshold import Polynomial
 from evote.election.ballot import EncryptedBallot, verify_ballot
 from evote.election.context import ElectionContext
-from evote.election.encrypt import PlaintextBallot, encrypt_ballot
-from evote.election.manifest import Manifest
+from evote.election.encrypt import encrypt_ballot
 from evote.mock.defaults import REFERENCE_CONTESTS
-from evote.mock.election import mock_manifest
+from evote.mock.election import Choices, mock_manifest, random_plaintext
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,22 +156,13 @@ def _reference_context() -> ElectionContext:
     return ElectionContext.create(manifest, [Polynomial.random(1).commitments()])
 
 
-def _random_plaintext(manifest: Manifest) -> PlaintextBallot:
-    choices = {}
-    for contest in manifest.contests:
-        options = contest.options()
-        marks = contest.min_marks + random_below(contest.max_marks - contest.min_marks + 1)
-        chosen: set[str] = set()
-        while len(chosen) < marks:
-            chosen.add(options[random_below(len(options))])
-        choices[contest.id] = sorted(chosen)
-    return PlaintextBallot.from_choices(manifest, "default", choices)
-
-
 def measure_ballots(ballots: int, rounds: int = 5) -> tuple[PrimitiveCosts, BallotFigures]:
     context = _reference_context()
     manifest = context.manifest
-    plaintexts = [_random_plaintext(manifest) for _ in range(ballots)]
+    choices = Choices(None)
+    plaintexts = [
+        random_plaintext(manifest, "default", choices, f"voter/{n}") for n in range(ballots)
+    ]
     voter = SigningKey.generate()
     entries: list[bytes] = []
 

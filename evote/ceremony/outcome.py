@@ -31,9 +31,10 @@ from evote.crypto.hashing import hash_to_scalar
 from evote.crypto.proofs.chaum_pedersen import DecryptionShare, verify_decryption_share
 from evote.crypto.proofs.schnorr import verify_coefficient
 from evote.crypto.proofs.statements import DecryptionTarget
+from evote.crypto.sealing import usable
 from evote.election.context import ElectionContext, base_hash
 from evote.election.manifest import Manifest
-from evote.errors import CeremonyError, VerificationError
+from evote.errors import CeremonyError, ProofError, VerificationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,9 @@ class CeremonyOutcome:
         return {r.dealer: r.share for r in self.revealed_shares if r.recipient == recipient}
 
 
+_Posted = TransportKey | Commit | GuardianKey | SealedShares
+
+
 def judge(
     manifest: Manifest,
     transport_keys: Mapping[int, TransportKey],
@@ -68,7 +72,12 @@ def judge(
     complaints: Sequence[Complaint],
     share_reveals: Sequence[ShareReveal],
 ) -> CeremonyOutcome:
-    """Decide the ceremony from its public messages (each keyed by the guardian who posted it)."""
+    """Decide the ceremony from its public messages.
+
+    Each message must come from the guardian it names: the mappings are keyed by the signer of
+    the entry, and a complaint's complainer and an answer's dealer must be its entry's signer
+    (the board reader checks that; otherwise one guardian could complain in others' names).
+    """
     guardians = range(1, len(manifest.guardians) + 1)
     hashed = base_hash(manifest)
     disqualified: dict[int, str] = {}
@@ -79,10 +88,17 @@ def judge(
     unfounded: list[Complaint] = []
     valid_reveals: list[ShareReveal] = []
     complainers: dict[int, set[int]] = {}
+    filed: set[tuple[int, int]] = set()
     for complaint in complaints:
         accused, complainer = complaint.accused, complaint.complainer
-        if accused not in guardians or complainer not in guardians or accused == complainer:
+        if complainer not in guardians:
+            continue  # nobody to hold to account; the board reader refuses such entries
+        if accused not in guardians or accused == complainer or (complainer, accused) in filed:
+            disqualified.setdefault(
+                complainer, "filed a complaint that names no other guardian once"
+            )
             continue
+        filed.add((complainer, accused))
         complainers.setdefault(accused, set()).add(complainer)
         if accused in disqualified:
             continue
@@ -99,6 +115,11 @@ def judge(
             continue
         unfounded.append(complaint)
         valid_reveals.append(answer)
+    for reveal in share_reveals:
+        if (reveal.recipient, reveal.dealer) not in filed and reveal.dealer in guardians:
+            disqualified.setdefault(
+                reveal.dealer, f"revealed its share for guardian {reveal.recipient} unasked"
+            )
     for accused, who in complainers.items():
         if len(who) >= manifest.guardian_quorum and accused not in disqualified:
             disqualified[accused] = f"{len(who)} guardians complained (at least one is honest)"
@@ -119,15 +140,22 @@ def dealer_problem(
     sealed: Mapping[int, SealedShares],
 ) -> str | None:
     """Why dealer ``i``'s public messages disqualify it, or ``None`` if they are in order."""
-    for name, messages in (
+    rounds: tuple[tuple[str, Mapping[int, _Posted]], ...] = (
         ("transport key", transport_keys),
         ("commitment", commits),
         ("reveal", reveals),
         ("sealed shares", sealed),
-    ):
+    )
+    for name, messages in rounds:
         if i not in messages:
             return f"missed the {name} round"
+        if messages[i].guardian != i:
+            return f"its {name} names guardian {messages[i].guardian}"
+    if not usable(transport_keys[i].key):
+        return "posted an unusable transport key"
     reveal = reveals[i]
+    if len(reveal.proofs) != len(reveal.commitments):
+        return f"revealed {len(reveal.proofs)} proofs for {len(reveal.commitments)} commitments"
     if len(reveal.commitments) != manifest.guardian_quorum:
         return f"revealed {len(reveal.commitments)} commitments, not {manifest.guardian_quorum}"
     if commitment_hash(hashed, i, reveal.commitments) != commits[i].digest:
@@ -137,11 +165,27 @@ def dealer_problem(
             verify_coefficient(point, proof, hashed, i, degree)
         except VerificationError:
             return f"its proof of knowledge of coefficient {degree} fails"
-    recipients = sorted(recipient for recipient, _ in sealed[i].sealed)
-    others = [j for j in range(1, len(manifest.guardians) + 1) if j != i]
-    if recipients != others:
+    recipients = [recipient for recipient, _ in sealed[i].sealed]
+    others = set(range(1, len(manifest.guardians) + 1)) - {i}
+    needed = set(sealing_recipients(i, len(manifest.guardians), transport_keys))
+    if len(set(recipients)) != len(recipients) or not needed <= set(recipients) <= others:
         return "did not seal exactly one share to every other guardian"
     return None
+
+
+def sealing_recipients(
+    dealer: int, guardians: int, transport_keys: Mapping[int, TransportKey]
+) -> list[int]:
+    """The guardians a dealer seals shares to: every other one with a posted, usable key.
+
+    A guardian with no or an unusable transport key is disqualified on its own account, so the
+    honest dealers are not blamed for not sealing to it.
+    """
+    return [
+        j
+        for j in range(1, guardians + 1)
+        if j != dealer and j in transport_keys and usable(transport_keys[j].key)
+    ]
 
 
 def key_check_ciphertext(context: ElectionContext) -> Ciphertext:
@@ -157,6 +201,8 @@ def key_check_target(context: ElectionContext) -> DecryptionTarget:
 
 def verify_key_check(check: KeyCheck, context: ElectionContext) -> None:
     """Raise unless the guardian's share of the test ciphertext is proved correct."""
+    if not 1 <= check.guardian <= len(context.verification_keys):
+        raise ProofError("key check", "guardian", f"there is no guardian {check.guardian}")
     verify_decryption_share(
         key_check_ciphertext(context),
         DecryptionShare(check.guardian, check.share, check.proof),

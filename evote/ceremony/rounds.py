@@ -31,11 +31,12 @@ from evote.election.manifest import Manifest
 #: ``post(kind, body, guardian)``: sign ``body`` as ``guardian`` (1..n) and append it.
 Post = Callable[[str, bytes, int], None]
 Message = TransportKey | Commit | GuardianKey | SealedShares | Complaint | ShareReveal | KeyCheck
-#: ``tamper(round_kind, guardian, message) -> message``: what a cheating guardian posts instead.
-Tamper = Callable[[str, int, Message], Message]
+#: ``tamper(round_kind, guardian, message)``: what a cheating guardian posts instead, or
+#: ``None`` for a guardian who posts nothing in that round.
+Tamper = Callable[[str, int, Message], Message | None]
 
 
-def _honest(kind: str, guardian: int, message: Message) -> Message:
+def _honest(kind: str, guardian: int, message: Message) -> Message | None:
     return message
 
 
@@ -54,6 +55,8 @@ def run_ceremony(manifest: Manifest, post: Post, tamper: Tamper = _honest) -> Ce
         posted = {}
         for trustee in trustees:
             message = tamper(kind, trustee.index, produce(trustee))
+            if message is None:
+                continue
             post(kind, message.to_tlv(), trustee.index)
             posted[trustee.index] = message
         return posted

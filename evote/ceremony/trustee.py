@@ -14,8 +14,8 @@ when posted):
    ``z_ℓ·B = K̂_ℓ``; then delete the coefficients and the transport key.
 
 Before the election opens, :meth:`Trustee.key_check` proves on the board that the guardian can
-still decrypt. After the close, :meth:`Trustee.decryption_share` answers the tally and nothing
-else (the caller passes the tally's aggregates).
+still decrypt. After the close the guardian answers the tally with its ``key_share`` and
+nothing else (``evote guardian decrypt`` checks the tally first).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from evote.ceremony.outcome import (
     dealer_problem,
     key_check_ciphertext,
     key_check_target,
+    sealing_recipients,
 )
 from evote.crypto import encoding, threshold
 from evote.crypto.group import Scalar, base_mul
@@ -47,6 +48,7 @@ from evote.crypto.proofs.schnorr import prove_coefficient
 from evote.crypto.sealing import TransportPrivateKey, TransportPublicKey, open_sealed, seal
 from evote.election.context import ElectionContext, base_hash
 from evote.election.manifest import Manifest
+from evote.election.tally import GuardianShares, PerPart, target
 from evote.errors import CeremonyError, EvoteError, InvalidInput
 
 
@@ -56,10 +58,11 @@ class Trustee:
 
     manifest: Manifest
     index: int
-    transport: TransportPrivateKey = field(default_factory=TransportPrivateKey.generate)
-    polynomial: threshold.Polynomial | None = None
-    received: dict[int, Scalar] = field(default_factory=dict)
-    key_share: Scalar | None = None
+    # Secrets stay out of reprs, logs and tracebacks.
+    transport: TransportPrivateKey = field(default_factory=TransportPrivateKey.generate, repr=False)
+    polynomial: threshold.Polynomial | None = field(default=None, repr=False)
+    received: dict[int, Scalar] = field(default_factory=dict, repr=False)
+    key_share: Scalar | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.index <= len(self.manifest.guardians):
@@ -103,12 +106,10 @@ class Trustee:
 
     def seal_shares(self, transport_keys: Mapping[int, TransportKey]) -> SealedShares:
         sealed = []
-        for recipient in range(1, len(self.manifest.guardians) + 1):
-            if recipient == self.index:
-                continue
-            key = transport_keys.get(recipient)
-            if key is None:
-                raise CeremonyError(f"guardian {recipient} has posted no transport key")
+        for recipient in sealing_recipients(
+            self.index, len(self.manifest.guardians), transport_keys
+        ):
+            key = transport_keys[recipient]
             plaintext = encoding.encode(
                 [
                     SHARE_PLAINTEXT_TAG,
@@ -123,14 +124,16 @@ class Trustee:
 
     # round 4 ---------------------------------------------------------------------------------
 
-    def _open_share(self, dealer: SealedShares, dealer_key: TransportPublicKey) -> Scalar:
+    def _open_share(
+        self, dealer_index: int, dealer: SealedShares, dealer_key: TransportPublicKey
+    ) -> Scalar:
         box = dealer.for_recipient(self.index)
         if box is None:
             raise CeremonyError("no share sealed to me")
         fields = encoding.expect_list(
             encoding.decode(open_sealed(self.transport, dealer_key, box)), 5, what="share"
         )
-        expected = [SHARE_PLAINTEXT_TAG, self.base_hash, dealer.guardian, self.index]
+        expected = [SHARE_PLAINTEXT_TAG, self.base_hash, dealer_index, self.index]
         if fields[:4] != expected:
             raise CeremonyError("the share's context is for another ceremony, dealer or recipient")
         return encoding.expect_scalar(fields[4], what="share")
@@ -169,7 +172,7 @@ class Trustee:
         )
         if problem is not None:
             raise CeremonyError(f"guardian {dealer} {problem}")
-        share = self._open_share(sealed[dealer], transport_keys[dealer].key)
+        share = self._open_share(dealer, sealed[dealer], transport_keys[dealer].key)
         threshold.verify_share(share, self.index, reveals[dealer].commitments)
         return share
 
@@ -196,6 +199,7 @@ class Trustee:
             )
         self.key_share = key_share
         self.polynomial = None
+        self.received.clear()
         self.transport = TransportPrivateKey.generate()  # the ceremony key is forgotten
         return context
 
@@ -203,6 +207,22 @@ class Trustee:
         if self.key_share is None:
             raise CeremonyError(f"guardian {self.index} has no key share yet")
         return self.key_share
+
+    def decrypt_tally(self, context: ElectionContext, totals: PerPart) -> GuardianShares:
+        """This guardian's share of every aggregate of the tally, each with its proof."""
+        key_share = self._key_share()
+        return GuardianShares(
+            self.index,
+            {
+                part: tuple(
+                    prove_decryption_share(
+                        ciphertext, key_share, self.index, target(context, part, option)
+                    )
+                    for option, ciphertext in enumerate(ciphertexts)
+                )
+                for part, ciphertexts in totals.items()
+            },
+        )
 
     def key_check(self, context: ElectionContext) -> KeyCheck:
         share = prove_decryption_share(

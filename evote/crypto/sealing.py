@@ -75,6 +75,15 @@ def _box(private: TransportPrivateKey, public: TransportPublicKey) -> nacl.publi
         raise SealingError(f"unusable X25519 public key {public.encoded.hex()}: {exc}") from exc
 
 
+def usable(key: TransportPublicKey) -> bool:
+    """Whether an X25519 public key can be sealed to (libsodium refuses small-order keys)."""
+    try:
+        _box(TransportPrivateKey.generate(), key)
+    except SealingError:
+        return False
+    return True
+
+
 def seal(sender: TransportPrivateKey, recipient: TransportPublicKey, plaintext: bytes) -> bytes:
     """``nonce ‖ ciphertext`` of ``plaintext`` from ``sender`` to ``recipient``."""
     return bytes(_box(sender, recipient).encrypt(plaintext, random_bytes(NONCE_BYTES)))

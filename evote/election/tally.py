@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-from evote.crypto import encoding
+from evote.crypto import dlog, encoding, threshold
 from evote.crypto.elgamal import CIPHERTEXT_BYTES, ZERO_CIPHERTEXT, Ciphertext
 from evote.crypto.group import POINT_BYTES, Point
 from evote.crypto.proofs.chaum_pedersen import DecryptionShare
@@ -205,6 +205,30 @@ class TallyResult:
             for o in encoding.expect_list(fields[3], what="result")
         )
         return cls(guardians, counts, outcomes)
+
+
+def combine_counts(
+    totals: PerPart, shares: Mapping[int, GuardianShares], quorum: int, bound: int
+) -> dict[str, tuple[int, ...]]:
+    """Each option's count from ``quorum`` or more guardians' (verified) shares.
+
+    ``count·B = Bc − Σ w_ℓ·M_ℓ`` read off by baby-step giant-step within ``[0, bound]``; an
+    aggregate with an identity pad is ``β`` in clear (R5).
+    """
+    counts: dict[str, tuple[int, ...]] = {}
+    for part, ciphertexts in totals.items():
+        values = []
+        for option, ciphertext in enumerate(ciphertexts):
+            if ciphertext.alpha.is_identity():
+                values.append(dlog.discrete_log(ciphertext.beta, bound))
+                continue
+            combined = threshold.combine_shares(
+                {guardian: entry.shares[part][option].share for guardian, entry in shares.items()},
+                quorum,
+            )
+            values.append(dlog.discrete_log(ciphertext.beta - combined, bound))
+        counts[part] = tuple(values)
+    return counts
 
 
 def shares_by_guardian(

@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +34,8 @@ from evote.board.store import MemoryStore
 from evote.board.witness import Witness
 from evote.ceremony.messages import JointKey
 from evote.ceremony.rounds import post_key_checks, run_ceremony
-from evote.crypto import dlog, threshold
+from evote.ceremony.trustee import Trustee
 from evote.crypto.group import Point, Scalar
-from evote.crypto.proofs.chaum_pedersen import prove_decryption_share
 from evote.crypto.rng import random_bytes
 from evote.crypto.signing import SigningKey
 from evote.election.audit import AuditReveal
@@ -47,10 +46,10 @@ from evote.election.manifest import Manifest
 from evote.election.outcome import outcome_lines
 from evote.election.tally import (
     EncryptedTally,
-    GuardianShares,
     TallyResult,
     aggregate,
-    target,
+    all_parts,
+    combine_counts,
 )
 from evote.errors import EvoteError, InvalidInput
 from evote.mock.defaults import REFERENCE_CONTESTS
@@ -153,7 +152,7 @@ def _no_progress(phase: str, done: int, total: int) -> None:
     """Report nothing."""
 
 
-class _Choices:
+class Choices:
     """Deterministic choices from a seed (SHAKE-256), or fresh randomness without one."""
 
     def __init__(self, seed: bytes | None) -> None:
@@ -170,9 +169,11 @@ class _Choices:
         return self.number(label, 1_000_000) < probability * 1_000_000
 
 
-def _random_plaintext(
-    manifest: Manifest, style: str, choices: _Choices, label: str
+def random_plaintext(
+    manifest: Manifest, style: str, choices: Choices, label: str
 ) -> PlaintextBallot:
+    """A voter's valid choices for ``style``: a random number of marks within each contest's
+    range, on random options (``label`` names this voter's draws, for reproducible seeds)."""
     votes = []
     for part in manifest.style(style).parts:
         contest, district = manifest.part(part)
@@ -307,7 +308,7 @@ class _Election:
     def __init__(self, options: MockOptions, progress: Progress) -> None:
         self.options = options
         self.progress = progress
-        self.choices = _Choices(options.seed)
+        self.choices = Choices(options.seed)
         self.seconds: dict[str, float] = {}
         self.officials = tuple(SigningKey.generate() for _ in range(options.officials))
         self.authority = SigningKey.generate()
@@ -371,7 +372,7 @@ class _Election:
 
     # phases ------------------------------------------------------------------------------------
 
-    def setup(self) -> tuple[ElectionContext, tuple[Scalar, ...]]:
+    def setup(self) -> tuple[ElectionContext, tuple[Trustee, ...]]:
         """The manifest, the guardians' key ceremony over the board, key checks, credentials."""
         started = time.perf_counter()
         self.post(kinds.MANIFEST, self.manifest.to_tlv(), self.official_quorum())
@@ -384,17 +385,12 @@ class _Election:
         joint = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
         self.post(kinds.JOINT_KEY, joint.to_tlv(), [*self.official_quorum(), *self.guardian_keys])
         post_key_checks(run.trustees, context, post_as_guardian)
-        key_shares = []
-        for trustee in run.trustees:
-            if trustee.key_share is None:
-                raise MockElectionFailed(f"guardian {trustee.index} ended without a key share")
-            key_shares.append(trustee.key_share)
         credential_list = CredentialList(
             tuple(sorted((c.verify_key for c in self.credentials), key=lambda k: k.encode()))
         )
         self.post(kinds.CREDENTIALS, credential_list.to_tlv(), [self.authority])
         self._timed("setup", started)
-        return context, tuple(key_shares)
+        return context, run.trustees
 
     def voting(
         self, context: ElectionContext, box: BallotBox
@@ -407,12 +403,12 @@ class _Election:
         for number, credential in enumerate(self.credentials):
             label = f"voter/{number}"
             style = styles[self.choices.number(f"{label}/style", len(styles))]
-            plaintext = _random_plaintext(self.manifest, style, self.choices, label)
+            plaintext = random_plaintext(self.manifest, style, self.choices, label)
             audit = self.choices.chance(f"{label}/audit", options.audit_rate)
             first.append(_VoterTask(credential.seed(), plaintext, 0, audit))
             final[credential.verify_key.encode()] = plaintext
             if self.choices.chance(f"{label}/revote", options.revote_rate):
-                again = _random_plaintext(self.manifest, style, self.choices, f"{label}/revote")
+                again = random_plaintext(self.manifest, style, self.choices, f"{label}/revote")
                 second.append(_VoterTask(credential.seed(), again, 1, False))
                 final[credential.verify_key.encode()] = again
         audits = sum(task.audit_first for task in first)
@@ -479,7 +475,7 @@ class _Election:
     def tally(
         self,
         context: ElectionContext,
-        key_shares: Sequence[Scalar],
+        trustees: Sequence[Trustee],
         final: dict[bytes, PlaintextBallot],
     ) -> tuple[TallyResult, int, int]:
         started = time.perf_counter()
@@ -493,37 +489,15 @@ class _Election:
         totals = aggregate(self.manifest, (self.cast[i] for i in indices))
         self.post(kinds.TALLY, EncryptedTally(indices, totals).to_tlv(), self.official_quorum())
         present = self._present_guardians()
-        shares_by_guardian = {}
+        shares = {}
         for guardian in present:
-            shares = {
-                part: tuple(
-                    prove_decryption_share(
-                        ciphertext,
-                        key_shares[guardian - 1],
-                        guardian,
-                        target(context, part, option),
-                    )
-                    for option, ciphertext in enumerate(ciphertexts)
-                )
-                for part, ciphertexts in totals.items()
-            }
-            body = GuardianShares(guardian, shares)
-            shares_by_guardian[guardian] = body
-            self.post(kinds.DECRYPTION_SHARE, body.to_tlv(), [self.guardian_keys[guardian - 1]])
-        counts = {}
-        for part, ciphertexts in totals.items():
-            values = []
-            for option, ciphertext in enumerate(ciphertexts):
-                share_points = {
-                    guardian: entry.shares[part][option].share
-                    for guardian, entry in shares_by_guardian.items()
-                }
-                if ciphertext.alpha.is_identity():
-                    values.append(dlog.discrete_log(ciphertext.beta, len(indices)))
-                    continue
-                combined = threshold.combine_shares(share_points, self.options.quorum)
-                values.append(dlog.discrete_log(ciphertext.beta - combined, len(indices)))
-            counts[part] = tuple(values)
+            shares[guardian] = trustees[guardian - 1].decrypt_tally(context, totals)
+            self.post(
+                kinds.DECRYPTION_SHARE,
+                shares[guardian].to_tlv(),
+                [self.guardian_keys[guardian - 1]],
+            )
+        counts = combine_counts(totals, shares, self.options.quorum, len(indices))
         self._check_ground_truth(counts, final)
         lines = outcome_lines(
             self.manifest, counts, registered=len(self.credentials), participants=len(indices)
@@ -542,17 +516,25 @@ class _Election:
     def _check_ground_truth(
         self, counts: dict[str, tuple[int, ...]], final: dict[bytes, PlaintextBallot]
     ) -> None:
-        expected = {part: [0] * len(values) for part, values in counts.items()}
-        for plaintext in final.values():
-            for part, votes in zip(
-                self.manifest.style(plaintext.style).parts, plaintext.votes, strict=True
-            ):
-                for option, vote in enumerate(votes):
-                    expected[part][option] += vote
-        if {part: tuple(v) for part, v in expected.items()} != counts:
+        if expected_counts(self.manifest, final.values()) != counts:
             raise MockElectionFailed(
                 "the decrypted tally differs from the simulated voters' choices"
             )
+
+
+def expected_counts(
+    manifest: Manifest, plaintexts: Iterable[PlaintextBallot]
+) -> dict[str, tuple[int, ...]]:
+    """The sum of the counted plaintexts per part and option: the ground truth of a tally."""
+    totals = {
+        part: [0] * len(manifest.part(part)[0].options(manifest.part(part)[1]))
+        for part in all_parts(manifest)
+    }
+    for plaintext in plaintexts:
+        for part, votes in zip(manifest.style(plaintext.style).parts, plaintext.votes, strict=True):
+            for option, vote in enumerate(votes):
+                totals[part][option] += vote
+    return {part: tuple(values) for part, values in totals.items()}
 
 
 def run_mock_election(
@@ -561,7 +543,7 @@ def run_mock_election(
     """Run the whole election and export its record into ``record`` (a new directory)."""
     election = _Election(options, progress)
     clock = int(time.time())
-    context, key_shares = election.setup()
+    context, trustees = election.setup()
     box = BallotBox(context, (c.verify_key for c in election.credentials))
     election.post(kinds.OPEN, PhaseMark("open", clock).to_tlv(), election.official_quorum())
     box.phase = "open"
@@ -575,7 +557,7 @@ def run_mock_election(
     closing = parse_note(election.board.latest_checkpoint())
     for name, key in election.witness_keys[: options.witness_quorum]:
         cosignature_time(closing, name, key.verify_key)
-    result, cast, counted = election.tally(context, key_shares, final)
+    result, cast, counted = election.tally(context, trustees, final)
     election.witness_round(int(time.time()))
     started = time.perf_counter()
     export_record(election.board, record)
@@ -584,7 +566,7 @@ def run_mock_election(
         election.officials,
         election.authority,
         election.guardian_keys,
-        key_shares,
+        tuple(trustee.key_share for trustee in trustees if trustee.key_share is not None),
         election.log_key,
         election.witness_keys,
         election.credentials,

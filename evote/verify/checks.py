@@ -8,11 +8,12 @@ ballots are valid, the decryption shares that verified) return it as well; the r
 (:mod:`evote.verify.runner`) decides what runs and what is skipped.
 
 Everything is recomputed here from the specification rather than taken from prover code:
-``H_P``, ``H_B``, ``H_E``, ``K`` and every ``K̂_ℓ`` (crypto spec §3.4, §3.5), the ballot binding
-``D_b`` and every contest sum (§3.6), the aggregates (§3.8), the Lagrange combination and
+``H_P``, ``H_B``, ``H_E``, ``K`` and every ``K̂_ℓ`` (crypto spec §3.4, §3.5), the ceremony's
+commitment hashes ``h_i`` and Feldman share checks, the key-check test ciphertext, the ballot
+binding ``D_b`` and every contest sum (§3.6), the aggregates (§3.8), the Lagrange combination and
 ``count·B = Bc − Σ w_ℓ·M_ℓ`` (§3.9.2), with the group arithmetic and hashing of the crypto layer.
 Proofs are checked with its ``verify_*`` functions only, and audits with the Benaloh check
-(:func:`evote.election.audit.verify_audit`); nothing here proves or encrypts. Checks 3 to 13
+(:func:`evote.election.audit.verify_audit`); nothing here proves or encrypts. Checks 3 to 14
 run only on a record that passed check 1, so every entry's envelope signatures are already
 known to verify; they check *who* signed.
 
@@ -27,7 +28,17 @@ its messages:
 * the ``open`` and ``close`` entries' official quorum (in the table of entries, but in no
   numbered check) is checked with the phases (check 3);
 * checks 12 and 13 check the decryption of the tally *as posted*; whether it is the right
-  tally is check 10.
+  tally is check 10;
+* in the key ceremony (check 4) every failure is a disqualification and names the guardian it
+  disqualifies: the guardian whose round message is missing, repeated, co-signed or wrong,
+  the guardian who signed a message in another's name (which does not count as the other's),
+  the dealer whose complaint went unanswered or was answered with a bad share, or who drew
+  complaints from ``t`` guardians. A share revealed in clear that answers no complaint of its
+  recipient, or before that complaint, disqualifies its dealer (a ``ceremony-share-reveal`` is
+  an answer); a complaint repeated, about itself or about no guardian disqualifies its
+  complainer. A complaint answered with a good share is *unfounded*: no failure, but the report
+  notes it, since it stays on the record against the complainer;
+* a ``key-check`` after ``open`` fails both the phase order (check 3) and check 14.
 """
 
 from __future__ import annotations
@@ -41,15 +52,25 @@ from typing import Final, Generic, TypeVar
 from evote.board.checkpoint import verify_witnessed
 from evote.board.entry import Entry, signed_message
 from evote.board.record import Record
-from evote.ceremony.messages import GuardianKey, JointKey
+from evote.ceremony.messages import (
+    Commit,
+    Complaint,
+    GuardianKey,
+    JointKey,
+    KeyCheck,
+    SealedShares,
+    ShareReveal,
+    TransportKey,
+)
 from evote.crypto import encoding
 from evote.crypto.elgamal import Ciphertext
 from evote.crypto.group import BASE, IDENTITY, L, Point, Scalar, base_mul, mul
 from evote.crypto.hashing import hash32, hash_to_scalar
-from evote.crypto.proofs.chaum_pedersen import verify_decryption_share
+from evote.crypto.proofs.chaum_pedersen import DecryptionShare, verify_decryption_share
 from evote.crypto.proofs.range import verify_range
 from evote.crypto.proofs.schnorr import verify_coefficient
 from evote.crypto.proofs.statements import DecryptionTarget, RangeStatement
+from evote.crypto.sealing import usable
 from evote.crypto.signing import VerifyKey
 from evote.election.audit import AuditReveal, verify_audit
 from evote.election.ballot import EncryptedBallot
@@ -87,6 +108,7 @@ TALLY: Final = "tally"
 CLOSING_CHECKPOINT: Final = "closing-checkpoint"
 DECRYPTION_SHARES: Final = "decryption-shares"
 RESULT: Final = "result"
+KEY_CHECKS: Final = "key-checks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +123,9 @@ CHECKS: Final = (
     CheckInfo(1, RECORD, "files load; envelopes, signatures and checkpoints verify"),
     CheckInfo(2, MANIFEST, "entry 0 is the manifest of this election, signed by officials"),
     CheckInfo(3, PHASES, "entry kinds in phase order; one of each single entry"),
-    CheckInfo(4, GUARDIANS, "one key per guardian, t commitments, Schnorr proofs under H_B"),
+    CheckInfo(
+        4, GUARDIANS, "key ceremony: every round, h_i, Schnorr proofs, shares, complaints answered"
+    ),
     CheckInfo(5, JOINT_KEY, "K, every K̂_ℓ and H_E recompute; officials and all guardians sign"),
     CheckInfo(6, CREDENTIALS, "signed by the credential authority; sorted and distinct"),
     CheckInfo(7, BALLOTS, "signer, credential, timing, proofs, weeding, ids, sequence"),
@@ -111,6 +135,7 @@ CHECKS: Final = (
     CheckInfo(11, CLOSING_CHECKPOINT, "a checkpoint covering close has a witness quorum"),
     CheckInfo(12, DECRYPTION_SHARES, "each share proof verifies against K̂_ℓ and the aggregate"),
     CheckInfo(13, RESULT, "≥ t verified guardians; count·B = Bc − Σ w_ℓ·M_ℓ; outcome lines"),
+    CheckInfo(14, KEY_CHECKS, "before open, every guardian proves a share of the test ciphertext"),
 )
 CHECKS_BY_NAME: Final = {info.name: info for info in CHECKS}
 
@@ -127,6 +152,8 @@ class Findings:
         self.check = check
         self.checked = 0
         self.failures: list[CheckFailed] = []
+        #: What a reader should know although nothing failed (an unfounded complaint).
+        self.notes: list[str] = []
 
     def fail(
         self,
@@ -420,16 +447,22 @@ def check_manifest(first: bytes, expected_id: bytes | None) -> tuple[Findings, M
 
 _PHASE_RANK: Final = {
     kinds.MANIFEST: 0,
-    kinds.GUARDIAN_KEY: 1,
-    kinds.JOINT_KEY: 2,
-    kinds.CREDENTIALS: 3,
-    kinds.OPEN: 4,
-    kinds.BALLOT: 5,
-    kinds.AUDIT: 5,
-    kinds.CLOSE: 6,
-    kinds.TALLY: 7,
-    kinds.DECRYPTION_SHARE: 8,
-    kinds.RESULT: 9,
+    kinds.CEREMONY_TRANSPORT: 1,
+    kinds.CEREMONY_COMMIT: 2,
+    kinds.GUARDIAN_KEY: 3,
+    kinds.CEREMONY_SHARES: 4,
+    kinds.CEREMONY_COMPLAINT: 5,
+    kinds.CEREMONY_SHARE_REVEAL: 5,
+    kinds.JOINT_KEY: 6,
+    kinds.KEY_CHECK: 7,
+    kinds.CREDENTIALS: 8,
+    kinds.OPEN: 9,
+    kinds.BALLOT: 10,
+    kinds.AUDIT: 10,
+    kinds.CLOSE: 11,
+    kinds.TALLY: 12,
+    kinds.DECRYPTION_SHARE: 13,
+    kinds.RESULT: 14,
 }
 _SINGLE_KINDS: Final = (
     kinds.MANIFEST,
@@ -444,7 +477,14 @@ _SINGLE_KINDS: Final = (
 
 def check_phases(entries: Sequence[Entry], manifest: Manifest) -> Findings:
     """Check 3: kinds in phase order, one of each single entry; ``open``/``close`` well formed
-    and signed by an official quorum."""
+    and signed by an official quorum.
+
+    The order is ranked: each ceremony round (transport keys, commitments, reveals, sealed
+    shares) complete before the next; complaints and their answers (one rank, in any mix) after
+    every sealed share and before the joint key; key checks after the joint key and before the
+    credentials. Entries of one rank may interleave; an entry of a lower rank after one of a
+    higher rank is out of order.
+    """
     findings = Findings(PHASES)
     findings.checked = len(entries)
     if entries and entries[0].kind != kinds.MANIFEST:
@@ -493,83 +533,442 @@ def check_phases(entries: Sequence[Entry], manifest: Manifest) -> Findings:
     return findings
 
 
-# --- 4. guardians --------------------------------------------------------------------------------
+# --- 4. guardians: the key ceremony --------------------------------------------------------------
 
 Commitments = tuple[tuple[Point, ...], ...]
+
+
+def commitment_hash(hashed_base: bytes, guardian: int, commitments: Sequence[Point]) -> bytes:
+    """``h_i = H32("ceremony-commit", H_B, i, [K_i,0 … K_i,t−1])`` (round 1)."""
+    return hash32("ceremony-commit", hashed_base, guardian, list(commitments))
+
+
+def feldman_point(commitments: Sequence[Point], recipient: int) -> Point:
+    """``Σ_j (ℓ^j mod L)·K_j``: what ``s·B`` must be for a share ``s`` dealt to ``ℓ``."""
+    point = IDENTITY
+    for degree, commitment in enumerate(commitments):
+        point = point + mul(Scalar(pow(recipient, degree, L)), commitment)
+    return point
+
+
+def _poster(entry: Entry, manifest: Manifest) -> str:
+    """Who to blame for an entry that is nobody's message: its guardian signer, if it has one."""
+    guardians = [i for i, key in enumerate(manifest.guardians, 1) if key in entry.signers]
+    if len(guardians) == 1:
+        return f"guardian {guardians[0]} is disqualified"
+    return f"an entry signed by {_signer_list(entry)}"
+
+
+def _disqualified(guardian: int, reason: str) -> str:
+    return f"guardian {guardian} is disqualified: {reason}"
+
+
+def _ceremony_item(
+    findings: Findings,
+    item: Parsed[T],
+    manifest: Manifest,
+    what: str,
+    guardian_of: Callable[[T], int],
+    role: str = "guardian",
+) -> tuple[int, T] | None:
+    """A parsed ceremony message naming an existing guardian who signed it, co-signers
+    reported; ``None`` (and a failure, blaming its signer) if it does not parse, names no
+    guardian, or is not signed by the guardian it names (then it is not that guardian's)."""
+    kind = item.entry.kind
+    if item.body is None:
+        findings.fail(
+            f"{_poster(item.entry, manifest)}: its {what} does not parse: {item.error}",
+            entry=item.index,
+            kind=kind,
+            field="body",
+            cause=item.error,
+        )
+        return None
+    guardian = guardian_of(item.body)
+    n = len(manifest.guardians)
+    if not 1 <= guardian <= n:
+        findings.fail(
+            f"{_poster(item.entry, manifest)}: its {what} names {role} {guardian}, but the "
+            f"manifest has guardians 1 to {n}",
+            entry=item.index,
+            kind=kind,
+            field=role,
+        )
+        return None
+    key = manifest.guardians[guardian - 1]
+    if key not in item.entry.signers:
+        findings.fail(
+            f"{_poster(item.entry, manifest)}: it posted a {what} in the name of guardian "
+            f"{guardian}, who did not sign it (it does not count as guardian {guardian}'s)",
+            entry=item.index,
+            kind=kind,
+            field="signatures",
+        )
+        return None
+    if list(item.entry.signers) != [key]:
+        findings.fail(
+            _disqualified(
+                guardian,
+                f"its {what} must be signed by its identity key ({_short(key)}) and nobody else; "
+                f"signed by {_signer_list(item.entry)}",
+            ),
+            entry=item.index,
+            kind=kind,
+            field="signatures",
+        )
+    return guardian, item.body
+
+
+@dataclass(frozen=True, slots=True)
+class _Round(Generic[T]):
+    """One round's entries, one per guardian: ``{guardian: (entry index, body)}``, and the
+    guardians that posted more than one (their first entry is kept)."""
+
+    found: dict[int, tuple[int, T]]
+    repeated: frozenset[int]
+
+
+def _one_each(
+    findings: Findings,
+    entries: Sequence[Entry],
+    manifest: Manifest,
+    kind: str,
+    what: str,
+    parser: Callable[[bytes], T],
+    guardian_of: Callable[[T], int],
+) -> _Round[T]:
+    """Every guardian's single entry of one ceremony round; every missing, repeated, wrongly
+    signed or malformed entry is reported, naming the guardian it disqualifies."""
+    found: dict[int, tuple[int, T]] = {}
+    repeated: set[int] = set()
+    for item in parse_all(entries, kind, parser):
+        findings.checked += 1
+        named = _ceremony_item(findings, item, manifest, what, guardian_of)
+        if named is None:
+            continue
+        guardian, body = named
+        if guardian in found:
+            repeated.add(guardian)
+            findings.fail(
+                _disqualified(
+                    guardian,
+                    f"a second {what} (the first is entry {found[guardian][0]}); one is allowed",
+                ),
+                entry=item.index,
+                kind=kind,
+                field="guardian",
+            )
+            continue
+        found[guardian] = (item.index, body)
+    for guardian in range(1, len(manifest.guardians) + 1):
+        if guardian not in found:
+            findings.fail(
+                _disqualified(
+                    guardian,
+                    f"it missed the {what} round: no well-formed {kind} entry of it",
+                )
+            )
+    return _Round(found, frozenset(repeated))
+
+
+def _check_dealer(
+    findings: Findings,
+    manifest: Manifest,
+    hashed_base: bytes,
+    guardian: int,
+    commits: _Round[Commit],
+    reveals: _Round[GuardianKey],
+) -> None:
+    """Round 2: ``t`` commitments, equal to the commitment ``h_i`` of round 1, each with a
+    Schnorr proof of knowledge under ``H_B`` (crypto spec §3.5)."""
+    if guardian not in reveals.found:
+        return
+    index, reveal = reveals.found[guardian]
+    kind, t = kinds.GUARDIAN_KEY, manifest.guardian_quorum
+    if len(reveal.commitments) != t:
+        findings.fail(
+            _disqualified(
+                guardian, f"it revealed {len(reveal.commitments)} commitments; t = {t} needs {t}"
+            ),
+            entry=index,
+            kind=kind,
+            field="commitments",
+        )
+    if guardian in commits.found:
+        committed_at, commit = commits.found[guardian]
+        if commitment_hash(hashed_base, guardian, reveal.commitments) != commit.digest:
+            findings.fail(
+                _disqualified(
+                    guardian,
+                    f"its reveal does not match its commitment h_{guardian} (entry "
+                    f"{committed_at}): the commitments changed after the commit round",
+                ),
+                entry=index,
+                kind=kind,
+                field="commitments",
+            )
+    for degree, (point, proof) in enumerate(zip(reveal.commitments, reveal.proofs, strict=True)):
+        try:
+            verify_coefficient(point, proof, hashed_base, guardian, degree)
+        except ProofError as error:
+            findings.fail(
+                _disqualified(
+                    guardian, f"its proof of knowledge of coefficient {degree} fails: {error}"
+                ),
+                entry=index,
+                kind=kind,
+                field=f"proofs[{degree}]",
+                cause=error,
+            )
+
+
+def _check_sealed(
+    findings: Findings,
+    manifest: Manifest,
+    guardian: int,
+    sealed: _Round[SealedShares],
+    transport: _Round[TransportKey],
+) -> None:
+    """Round 3: one sealed share to every other guardian, and to nobody else. A dealer cannot
+    seal to a guardian that posted no usable transport key (disqualified for that on its own),
+    so it is not blamed for skipping one."""
+    if guardian not in sealed.found:
+        return
+    index, body = sealed.found[guardian]
+    n = len(manifest.guardians)
+    named: dict[int, int] = {}
+    for recipient, _ in body.sealed:
+        named[recipient] = named.get(recipient, 0) + 1
+
+    def fail(reason: str) -> None:
+        findings.fail(
+            _disqualified(guardian, reason),
+            entry=index,
+            kind=kinds.CEREMONY_SHARES,
+            field="sealed",
+        )
+
+    for recipient in range(1, n + 1):
+        if (
+            recipient != guardian
+            and recipient not in named
+            and recipient in transport.found
+            and usable(transport.found[recipient][1].key)
+        ):
+            fail(f"its sealed shares skip guardian {recipient}")
+    for recipient, times in named.items():
+        if recipient == guardian:
+            fail("it sealed a share to itself")
+        elif not 1 <= recipient <= n:
+            fail(f"it sealed a share to guardian {recipient}, who does not exist")
+        elif times > 1:
+            fail(f"it sealed {times} shares to guardian {recipient}; one is allowed")
+
+
+def _check_complaints(
+    findings: Findings,
+    entries: Sequence[Entry],
+    manifest: Manifest,
+    reveals: _Round[GuardianKey],
+) -> None:
+    """Round 4: every complaint answered by its dealer with a share that checks against the
+    dealer's commitments; no share revealed unasked; no dealer accused by ``t`` guardians."""
+    n, t = len(manifest.guardians), manifest.guardian_quorum
+    complaints: dict[tuple[int, int], int] = {}  # (complainer, accused) -> entry
+    for item in parse_all(entries, kinds.CEREMONY_COMPLAINT, Complaint.from_tlv):
+        findings.checked += 1
+        named = _ceremony_item(
+            findings, item, manifest, "complaint", lambda c: c.complainer, "complainer"
+        )
+        if named is None:
+            continue
+        complainer, complaint = named
+        accused, kind = complaint.accused, kinds.CEREMONY_COMPLAINT
+        problem = None
+        if not 1 <= accused <= n:
+            problem = f"its complaint accuses guardian {accused}, who does not exist"
+        elif accused == complainer:
+            problem = "it complained about itself"
+        elif (complainer, accused) in complaints:
+            problem = (
+                f"it already complained about guardian {accused} at entry "
+                f"{complaints[(complainer, accused)]}"
+            )
+        if problem is not None:
+            findings.fail(
+                _disqualified(complainer, problem), entry=item.index, kind=kind, field="accused"
+            )
+            continue
+        complaints[(complainer, accused)] = item.index
+
+    answers: dict[tuple[int, int], tuple[int, ShareReveal]] = {}  # (dealer, recipient)
+    for posted in parse_all(entries, kinds.CEREMONY_SHARE_REVEAL, ShareReveal.from_tlv):
+        findings.checked += 1
+        answered = _ceremony_item(findings, posted, manifest, "share reveal", lambda r: r.dealer)
+        if answered is None:
+            continue
+        dealer, reveal = answered
+        recipient, kind = reveal.recipient, kinds.CEREMONY_SHARE_REVEAL
+        complained = complaints.get((recipient, dealer))
+        problem, field = None, "recipient"
+        if not 1 <= recipient <= n or recipient == dealer:
+            problem = f"it revealed a share for guardian {recipient}, to whom it deals none"
+        elif (dealer, recipient) in answers:
+            problem = (
+                f"it already revealed its share for guardian {recipient} at entry "
+                f"{answers[(dealer, recipient)][0]}"
+            )
+        elif complained is None:
+            problem = (
+                f"it revealed its share for guardian {recipient} in clear, but guardian "
+                f"{recipient} did not complain about it (a share is revealed only to answer "
+                "a complaint)"
+            )
+        elif posted.index < complained:
+            field = "position"
+            problem = (
+                f"it revealed its share for guardian {recipient} at entry {posted.index}, before "
+                f"the complaint it answers (entry {complained})"
+            )
+        if problem is not None:
+            findings.fail(
+                _disqualified(dealer, problem), entry=posted.index, kind=kind, field=field
+            )
+        if (dealer, recipient) not in answers and complained is not None:
+            answers[(dealer, recipient)] = (posted.index, reveal)
+
+    accusers: dict[int, list[tuple[int, int]]] = {}  # accused -> [(entry, complainer)]
+    for (complainer, accused), index in complaints.items():
+        accusers.setdefault(accused, []).append((index, complainer))
+    for (complainer, accused), index in complaints.items():
+        found = answers.get((accused, complainer))
+        if found is None:
+            findings.fail(
+                _disqualified(
+                    accused,
+                    f"it did not answer the complaint of guardian {complainer} (entry {index}) "
+                    "by revealing its share in clear",
+                ),
+                entry=index,
+                kind=kinds.CEREMONY_COMPLAINT,
+                field="accused",
+            )
+            continue
+        answered_at, answer = found
+        if accused not in reveals.found:
+            continue  # no commitments to check against: reported as a missed reveal
+        commitments = reveals.found[accused][1].commitments
+        if base_mul(answer.share) != feldman_point(commitments, complainer):
+            findings.fail(
+                _disqualified(
+                    accused,
+                    f"the share it revealed for guardian {complainer} does not check against "
+                    f"its commitments (s·B ≠ Σ_j {complainer}^j·K_{accused},j)",
+                ),
+                entry=answered_at,
+                kind=kinds.CEREMONY_SHARE_REVEAL,
+                field="share",
+            )
+        elif len(accusers[accused]) < t:  # with t complaints, one is honest: see below
+            findings.notes.append(
+                f"guardian {complainer}'s complaint about guardian {accused} (entry {index}) was "
+                f"unfounded: the share revealed at entry {answered_at} checks against guardian "
+                f"{accused}'s commitments; the complaint stays on the record against guardian "
+                f"{complainer}"
+            )
+    for accused, accusations in sorted(accusers.items()):
+        if len(accusations) < t:
+            continue
+        accusations.sort()
+        names = ", ".join(str(complainer) for _, complainer in accusations)
+        findings.fail(
+            _disqualified(
+                accused,
+                f"{len(accusations)} guardians ({names}) complained about it; t = {t} or more "
+                "complaints mean at least one of them is honest",
+            ),
+            entry=accusations[t - 1][0],
+            kind=kinds.CEREMONY_COMPLAINT,
+            field="accused",
+        )
 
 
 def check_guardians(
     entries: Sequence[Entry], manifest: Manifest
 ) -> tuple[Findings, Commitments | None]:
-    """Check 4: one ``guardian-key`` per guardian 1..n, signed by that guardian's identity key,
-    with ``t`` commitments whose Schnorr proofs verify under ``H_B`` (crypto spec §3.5).
+    """Check 4, the key ceremony (crypto spec §3.5): for each guardian 1..n exactly one
+    ``ceremony-transport``, ``ceremony-commit``, ``guardian-key`` and ``ceremony-shares``
+    entry, each signed by that guardian's identity key alone; the reveal has ``t`` commitments
+    that hash to ``h_i``, with Schnorr proofs under ``H_B``; the sealed shares name every other
+    guardian (that posted a transport key) once; every complaint is answered with a share that
+    checks against the dealer's
+    commitments (``s·B = Σ_j ℓ^j·K_i,j``), and no dealer drew ``t`` or more complaints.
 
-    Returns every guardian's commitments when each guardian has exactly one entry that parses
-    with ``t`` commitments (even if a proof or a signer is wrong, which is reported), else None.
+    Every failure disqualifies a guardian and names it; an election may go on only if nobody
+    was disqualified. Unfounded complaints are noted (:attr:`Findings.notes`).
+
+    Returns every guardian's commitments when each guardian has exactly one reveal that parses
+    with ``t`` commitments (even if something else is wrong, which is reported), else None, so
+    that the later checks can still run.
     """
     findings = Findings(GUARDIANS)
-    n, t = len(manifest.guardians), manifest.guardian_quorum
+    n = len(manifest.guardians)
     hashed_base = base_hash(manifest)
-    items = parse_all(entries, kinds.GUARDIAN_KEY, GuardianKey.from_tlv)
-    by_guardian: dict[int, list[tuple[int, GuardianKey]]] = {}
-    for item in items:
-        findings.checked += 1
-        kind = kinds.GUARDIAN_KEY
-        if item.body is None:
-            findings.fail(
-                f"the body does not parse: {item.error}",
-                entry=item.index,
-                kind=kind,
-                field="body",
-                cause=item.error,
-            )
-            continue
-        body = item.body
-        if not 1 <= body.guardian <= n:
-            findings.fail(
-                f"there is no guardian {body.guardian}: the manifest names guardians 1 to {n}",
-                entry=item.index,
-                kind=kind,
-                field="guardian",
-            )
-            continue
-        earlier = by_guardian.setdefault(body.guardian, [])
-        if earlier:
-            findings.fail(
-                f"guardian {body.guardian} already published its key at entry {earlier[0][0]}",
-                entry=item.index,
-                kind=kind,
-                field="guardian",
-            )
-        earlier.append((item.index, body))
-        _signed_by_exactly(
-            findings,
-            item.index,
-            item.entry,
-            manifest.guardians[body.guardian - 1],
-            f"guardian {body.guardian}'s identity key",
-        )
-        if len(body.commitments) != t:
-            findings.fail(
-                f"{len(body.commitments)} commitments; the quorum t = {t} needs exactly {t}",
-                entry=item.index,
-                kind=kind,
-                field="commitments",
-            )
-        for j, (commitment, proof) in enumerate(zip(body.commitments, body.proofs, strict=True)):
-            try:
-                verify_coefficient(commitment, proof, hashed_base, body.guardian, j)
-            except ProofError as error:
-                findings.fail(
-                    str(error), entry=item.index, kind=kind, field=f"proofs[{j}]", cause=error
-                )
-    commitments = []
+    transport = _one_each(
+        findings,
+        entries,
+        manifest,
+        kinds.CEREMONY_TRANSPORT,
+        "transport key",
+        TransportKey.from_tlv,
+        lambda body: body.guardian,
+    )
+    commits = _one_each(
+        findings,
+        entries,
+        manifest,
+        kinds.CEREMONY_COMMIT,
+        "commitment",
+        Commit.from_tlv,
+        lambda body: body.guardian,
+    )
+    reveals = _one_each(
+        findings,
+        entries,
+        manifest,
+        kinds.GUARDIAN_KEY,
+        "reveal",
+        GuardianKey.from_tlv,
+        lambda body: body.guardian,
+    )
+    sealed = _one_each(
+        findings,
+        entries,
+        manifest,
+        kinds.CEREMONY_SHARES,
+        "sealed shares",
+        SealedShares.from_tlv,
+        lambda body: body.guardian,
+    )
     for guardian in range(1, n + 1):
-        found = by_guardian.get(guardian, [])
-        if not found:
-            findings.fail(f"there is no guardian-key entry for guardian {guardian}")
-        if len(found) == 1 and len(found[0][1].commitments) == t:
-            commitments.append(found[0][1].commitments)
+        if guardian in transport.found and not usable(transport.found[guardian][1].key):
+            index, _ = transport.found[guardian]
+            findings.fail(
+                _disqualified(guardian, "its transport key is unusable (small order)"),
+                entry=index,
+                kind=kinds.CEREMONY_TRANSPORT,
+                field="key",
+            )
+        _check_dealer(findings, manifest, hashed_base, guardian, commits, reveals)
+        _check_sealed(findings, manifest, guardian, sealed, transport)
+    _check_complaints(findings, entries, manifest, reveals)
+    commitments = [
+        reveals.found[guardian][1].commitments
+        for guardian in range(1, n + 1)
+        if guardian in reveals.found
+        and guardian not in reveals.repeated
+        and len(reveals.found[guardian][1].commitments) == manifest.guardian_quorum
+    ]
     if len(commitments) != n:
         return findings, None
     return findings, tuple(commitments)
@@ -1459,4 +1858,98 @@ def check_result(
                         entry=at,
                         kind=kind,
                     )
+    return findings
+
+
+# --- 14. key checks ------------------------------------------------------------------------------
+
+
+def key_check_ciphertext(context: ElectionContext) -> Ciphertext:
+    """The public test ciphertext ``(ξ·B, ξ·K)``, ``ξ = Hq("key-check", H_E)``: an encryption
+    of 0 that anyone can compute, so nothing is revealed by decrypting it."""
+    nonce = hash_to_scalar("key-check", context.extended_hash)
+    return Ciphertext(base_mul(nonce), mul(nonce, context.joint_key))
+
+
+def key_check_target(context: ElectionContext) -> DecryptionTarget:
+    """The key check's proof target: ``H_E`` and ``key-check``."""
+    return DecryptionTarget(context.extended_hash, b"key-check")
+
+
+def check_key_checks(entries: Sequence[Entry], context: ElectionContext) -> Findings:
+    """Check 14: one ``key-check`` per guardian, signed by that guardian alone, posted before
+    ``open``, whose Chaum–Pedersen proof shows its share of the test ciphertext against
+    ``K̂_ℓ`` (target ``key-check``): every guardian can still decrypt before the election opens.
+    """
+    findings = Findings(KEY_CHECKS)
+    manifest = context.manifest
+    n = len(manifest.guardians)
+    kind = kinds.KEY_CHECK
+    opened = next((i for i, e in enumerate(entries) if e.kind == kinds.OPEN), None)
+    ciphertext = key_check_ciphertext(context)
+    target = key_check_target(context)
+    seen: dict[int, int] = {}
+    for item in parse_all(entries, kind, KeyCheck.from_tlv):
+        findings.checked += 1
+        if item.body is None:
+            findings.fail(
+                f"the body does not parse: {item.error}",
+                entry=item.index,
+                kind=kind,
+                field="body",
+                cause=item.error,
+            )
+            continue
+        guardian = item.body.guardian
+        if not 1 <= guardian <= n:
+            findings.fail(
+                f"there is no guardian {guardian}: the manifest names guardians 1 to {n}",
+                entry=item.index,
+                kind=kind,
+                field="guardian",
+            )
+            continue
+        _signed_by_exactly(
+            findings,
+            item.index,
+            item.entry,
+            manifest.guardians[guardian - 1],
+            f"guardian {guardian}'s identity key",
+        )
+        if guardian in seen:
+            findings.fail(
+                f"guardian {guardian} already posted its key check at entry {seen[guardian]}",
+                entry=item.index,
+                kind=kind,
+                field="guardian",
+            )
+        seen.setdefault(guardian, item.index)
+        if opened is not None and item.index > opened:
+            findings.fail(
+                f"guardian {guardian}'s key check comes after the election opened (open is "
+                f"entry {opened}): it must show the guardian can decrypt before anyone votes",
+                entry=item.index,
+                kind=kind,
+                field="position",
+            )
+        try:
+            verify_decryption_share(
+                ciphertext,
+                DecryptionShare(guardian, item.body.share, item.body.proof),
+                context.verification_keys[guardian - 1],
+                target,
+            )
+        except ProofError as error:
+            findings.fail(
+                f"guardian {guardian}'s key check does not verify against K̂_{guardian}: {error}",
+                entry=item.index,
+                kind=kind,
+                field="proof",
+                cause=error,
+            )
+    for guardian in range(1, n + 1):
+        if guardian not in seen:
+            findings.fail(
+                f"guardian {guardian} posted no key check: nothing shows it can still decrypt"
+            )
     return findings

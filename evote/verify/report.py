@@ -198,8 +198,14 @@ class VerificationReport:
 # --- entries as readable JSON (``evote record show``) ---------------------------------------------
 
 _FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    kinds.CEREMONY_TRANSPORT: ("guardian", "transport_key"),
+    kinds.CEREMONY_COMMIT: ("guardian", "commitment_hash"),
     kinds.GUARDIAN_KEY: ("guardian", "commitments", "proofs"),
+    kinds.CEREMONY_SHARES: ("guardian", "sealed"),
+    kinds.CEREMONY_COMPLAINT: ("complainer", "accused", "reason"),
+    kinds.CEREMONY_SHARE_REVEAL: ("dealer", "recipient", "share"),
     kinds.JOINT_KEY: ("key", "extended_hash", "verification_keys"),
+    kinds.KEY_CHECK: ("guardian", "share", "proof"),
     kinds.CREDENTIALS: ("credentials",),
     kinds.OPEN: ("phase", "time"),
     kinds.CLOSE: ("phase", "time"),

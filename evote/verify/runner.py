@@ -65,9 +65,11 @@ class _Results:
 
     def __init__(self) -> None:
         self._done: dict[str, CheckResult] = {}
+        self.notes: list[str] = []
 
     def record(self, findings: Findings) -> None:
         info = CHECKS_BY_NAME[findings.check]
+        self.notes.extend(f"check {info.number} ({info.name}): {note}" for note in findings.notes)
         self._done[info.name] = CheckResult(
             info.number,
             info.name,
@@ -167,7 +169,7 @@ def verify_record(
     progress: Progress = _no_progress,
     parallel_threshold: int = PARALLEL_THRESHOLD,
 ) -> VerificationReport:
-    """Run checks 1 to 13 on the record in ``directory``; never raises for a bad record.
+    """Run checks 1 to 14 on the record in ``directory``; never raises for a bad record.
 
     ``election_id`` is the published fingerprint; without it, entry 0's manifest is trusted
     and the report says so. ``workers`` defaults to the number of CPUs.
@@ -256,6 +258,11 @@ def _run_checks(
         results.guarded(checks.JOINT_KEY, joint_key)
         if context is None:
             no_context = _Missing(checks.JOINT_KEY, "the election key cannot be derived")
+    if context is None:
+        results.skip(checks.KEY_CHECKS, no_context)
+    else:
+        keyed = context
+        results.guarded(checks.KEY_CHECKS, lambda: checks.check_key_checks(entries, keyed))
 
     credentials: frozenset[VerifyKey] | None = None
 
@@ -388,6 +395,6 @@ def _report(
         manifest_name=None if info is None else info.manifest.name,
         entries=entries,
         checks=results.finish(),
-        notes=tuple(notes),
+        notes=(*notes, *results.notes),
         seconds=time.perf_counter() - started,
     )

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from evote.board.entry import Entry
 from evote.board.record import ENTRIES_FILE, Record, load_record
+from evote.ceremony.messages import GuardianKey, JointKey
 from evote.cli import main
 from evote.crypto import dlog, encoding, threshold
 from evote.crypto.elgamal import decrypt_to_point
@@ -36,7 +37,7 @@ from evote.election.tally import EncryptedTally, GuardianShares, TallyResult, ag
 from evote.errors import InvalidInput
 from evote.mock.election import MockOptions, MockResult, run_mock_election
 from evote.record import kinds
-from evote.record.kinds import CredentialList, GuardianKey, JointKey, PhaseMark
+from evote.record.kinds import CredentialList, PhaseMark
 
 OPTIONS = MockOptions(
     voters=12,
@@ -195,26 +196,31 @@ def test_the_result_equals_the_ground_truth_and_the_record(election: MockResult)
 
 def test_the_record_is_in_phase_order(seen: Reread) -> None:
     order = [entry.kind for entry in seen.record.entries]
-    voting = order[7 : order.index(kinds.CLOSE)]
-    assert order[:7] == [
+    guardians = len(seen.manifest.guardians)
+    setup = [
         kinds.MANIFEST,
-        kinds.GUARDIAN_KEY,
-        kinds.GUARDIAN_KEY,
-        kinds.GUARDIAN_KEY,
+        *[kinds.CEREMONY_TRANSPORT] * guardians,
+        *[kinds.CEREMONY_COMMIT] * guardians,
+        *[kinds.GUARDIAN_KEY] * guardians,
+        *[kinds.CEREMONY_SHARES] * guardians,
         kinds.JOINT_KEY,
+        *[kinds.KEY_CHECK] * guardians,
         kinds.CREDENTIALS,
         kinds.OPEN,
     ]
-    assert set(voting) == {kinds.BALLOT, kinds.AUDIT}
-    assert order[len(voting) + 7 :] == [
+    opened_at = len(setup) - 1
+    closed_at = order.index(kinds.CLOSE)
+    assert order[: len(setup)] == setup  # honest guardians: no complaint, no share revealed
+    assert set(order[len(setup) : closed_at]) == {kinds.BALLOT, kinds.AUDIT}
+    assert order[closed_at:] == [
         kinds.CLOSE,
         kinds.TALLY,
         kinds.DECRYPTION_SHARE,
         kinds.DECRYPTION_SHARE,
         kinds.RESULT,
     ]
-    opened = PhaseMark.from_tlv(seen.record.entries[6].body, "open")
-    closed = PhaseMark.from_tlv(seen.record.entries[len(voting) + 7].body, "close")
+    opened = PhaseMark.from_tlv(seen.record.entries[opened_at].body, "open")
+    closed = PhaseMark.from_tlv(seen.record.entries[closed_at].body, "close")
     assert opened.timestamp <= closed.timestamp
 
 

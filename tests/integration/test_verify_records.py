@@ -27,11 +27,21 @@ from evote.board.merkle import MerkleTree, leaf_hash
 from evote.board.record import CHECKPOINTS_FILE, ENTRIES_FILE
 from evote.board.store import MemoryStore
 from evote.board.witness import Witness, WitnessState
+from evote.ceremony.messages import (
+    Commit,
+    Complaint,
+    GuardianKey,
+    KeyCheck,
+    SealedShares,
+    ShareReveal,
+    commitment_hash,
+)
 from evote.cli import main
 from evote.crypto import dlog, encoding, threshold
 from evote.crypto.elgamal import Ciphertext
 from evote.crypto.group import BASE, Scalar
 from evote.crypto.proofs.chaum_pedersen import prove_decryption_share
+from evote.crypto.proofs.compact import CompactProof
 from evote.crypto.proofs.range import RangeProof
 from evote.crypto.signing import SigningKey, VerifyKey
 from evote.election.audit import AuditReveal
@@ -52,7 +62,6 @@ from evote.election.tally import (
 from evote.errors import EvoteError
 from evote.mock.election import MockOptions, MockResult, run_mock_election
 from evote.record import kinds
-from evote.record.kinds import GuardianKey
 from evote.verify.load import load
 from evote.verify.report import VerificationReport
 from evote.verify.runner import verify_record
@@ -94,6 +103,7 @@ ALL_CHECKS: Final = {
     "closing-checkpoint",
     "decryption-shares",
     "result",
+    "key-checks",
 }
 
 
@@ -358,6 +368,9 @@ def test_the_honest_record_verifies(honest: MockResult) -> None:
     assert report.check("ballots").checked == honest.ballots_cast
     assert report.check("counted-set").checked == honest.ballots_counted
     assert report.check("audits").checked == honest.audits
+    guardians = len(honest.manifest.guardians)
+    assert report.check("guardians").checked == 4 * guardians  # four rounds, no complaint
+    assert report.check("key-checks").checked == guardians
 
 
 def test_a_record_rebuilt_by_the_toolkit_unchanged_verifies(draft: Draft, tmp_path: Path) -> None:
@@ -653,7 +666,9 @@ def test_changed_manifest(draft: Draft, tmp_path: Path) -> None:
     assert_rejected(
         report, failed, "manifest", 0, f"not the published election id {published.hex()}"
     )
-    assert_rejected(report, failed, "guardians", 1, "coefficient knowledge proof")
+    first_reveal = draft.indices(kinds.GUARDIAN_KEY)[0]
+    assert_rejected(report, failed, "guardians", first_reveal, "coefficient knowledge proof")
+    assert_rejected(report, failed, "guardians", first_reveal, "does not match its commitment")
     assert report.notes  # the report says the other checks ran against the record's manifest
 
 
@@ -725,3 +740,185 @@ def test_audit_from_an_unlisted_credential(draft: Draft, tmp_path: Path) -> None
     draft.write(tmp_path / "record")
     report = verify(tmp_path / "record", draft.election_id)
     assert_rejected(report, {"audits"}, "audits", close_at, "is not in the list")
+
+
+# --- the key ceremony: a guardian who cheats, re-signed with its own key ------------------------
+
+
+def as_guardian(draft: Draft, kind: str, body: bytes, guardian: int) -> Entry:
+    return draft.sign(kind, body, [draft.secrets.guardians[guardian - 1]])
+
+
+def reposted(draft: Draft, directory: Path) -> VerificationReport:
+    """Write the edited record, the tally counting the ballots where they now are."""
+    draft.retally(draft.counted())
+    assert draft.write(directory) == []
+    return verify(directory, draft.election_id)
+
+
+def end_of_ceremony(draft: Draft) -> int:
+    """Where the next complaint or answer goes: just before the joint key."""
+    return draft.at(kinds.JOINT_KEY)
+
+
+def test_reveal_that_does_not_match_its_commit(draft: Draft, tmp_path: Path) -> None:
+    """Guardian 2's commitment, changed after the reveals were seen, commits to other points."""
+    commit_at = draft.indices(kinds.CEREMONY_COMMIT)[1]
+    reveal_at = draft.indices(kinds.GUARDIAN_KEY)[1]
+    reveal = GuardianKey.from_tlv(draft.entries[reveal_at].body)
+    other = commitment_hash(draft.context.base_hash, 2, tuple(reversed(reveal.commitments)))
+    draft.entries[commit_at] = as_guardian(
+        draft, kinds.CEREMONY_COMMIT, Commit(2, other).to_tlv(), 2
+    )
+    report = reposted(draft, tmp_path / "record")
+    assert_rejected(
+        report,
+        {"guardians"},
+        "guardians",
+        reveal_at,
+        f"guardian 2 is disqualified: its reveal does not match its commitment h_2 (entry "
+        f"{commit_at})",
+    )
+
+
+def test_bad_schnorr_proof(draft: Draft, tmp_path: Path) -> None:
+    reveal_at = draft.indices(kinds.GUARDIAN_KEY)[2]
+    reveal = GuardianKey.from_tlv(draft.entries[reveal_at].body)
+    first, second = reveal.proofs
+    changed = CompactProof(second.challenge, second.response + Scalar(1))
+    body = dataclasses.replace(reveal, proofs=(first, changed))
+    draft.entries[reveal_at] = as_guardian(draft, kinds.GUARDIAN_KEY, body.to_tlv(), 3)
+    report = reposted(draft, tmp_path / "record")
+    assert_rejected(
+        report,
+        {"guardians"},
+        "guardians",
+        reveal_at,
+        "guardian 3 is disqualified: its proof of knowledge of coefficient 1 fails",
+    )
+    assert failures_of(report, "guardians")[0][1] == "proofs[1]"
+
+
+@pytest.mark.parametrize(
+    ("kind", "what"),
+    [
+        (kinds.CEREMONY_TRANSPORT, "transport key"),
+        (kinds.CEREMONY_COMMIT, "commitment"),
+        (kinds.CEREMONY_SHARES, "sealed shares"),
+    ],
+)
+def test_a_guardian_who_missed_a_round(draft: Draft, tmp_path: Path, kind: str, what: str) -> None:
+    del draft.entries[draft.indices(kind)[1]]
+    report = reposted(draft, tmp_path / "record")
+    assert_rejected(
+        report,
+        {"guardians"},
+        "guardians",
+        None,
+        f"guardian 2 is disqualified: it missed the {what} round",
+    )
+
+
+def test_sealed_shares_that_skip_a_recipient(draft: Draft, tmp_path: Path) -> None:
+    shares_at = draft.indices(kinds.CEREMONY_SHARES)[0]
+    sealed = SealedShares.from_tlv(draft.entries[shares_at].body)
+    skipped = SealedShares(1, tuple((r, box) for r, box in sealed.sealed if r != 3))
+    draft.entries[shares_at] = as_guardian(draft, kinds.CEREMONY_SHARES, skipped.to_tlv(), 1)
+    report = reposted(draft, tmp_path / "record")
+    assert_rejected(
+        report,
+        {"guardians"},
+        "guardians",
+        shares_at,
+        "guardian 1 is disqualified: its sealed shares skip guardian 3",
+    )
+
+
+def complain(draft: Draft, complainer: int, accused: int) -> int:
+    at = end_of_ceremony(draft)
+    complaint = Complaint(complainer, accused, "the share does not open")
+    draft.insert(at, as_guardian(draft, kinds.CEREMONY_COMPLAINT, complaint.to_tlv(), complainer))
+    return at
+
+
+def test_an_unanswered_complaint(draft: Draft, tmp_path: Path) -> None:
+    at = complain(draft, 2, 1)
+    report = reposted(draft, tmp_path / "record")
+    assert_rejected(
+        report,
+        {"guardians"},
+        "guardians",
+        at,
+        f"guardian 1 is disqualified: it did not answer the complaint of guardian 2 (entry {at})",
+    )
+
+
+def test_a_complaint_answered_with_a_wrong_share(draft: Draft, tmp_path: Path) -> None:
+    complain(draft, 2, 1)
+    at = end_of_ceremony(draft)
+    wrong = ShareReveal(1, 2, Scalar(12345))
+    draft.insert(at, as_guardian(draft, kinds.CEREMONY_SHARE_REVEAL, wrong.to_tlv(), 1))
+    report = reposted(draft, tmp_path / "record")
+    assert_rejected(
+        report,
+        {"guardians"},
+        "guardians",
+        at,
+        "guardian 1 is disqualified: the share it revealed for guardian 2 does not check",
+    )
+
+
+def test_t_guardians_complaining_about_one_dealer(draft: Draft, tmp_path: Path) -> None:
+    complain(draft, 2, 1)
+    second = complain(draft, 3, 1)
+    report = reposted(draft, tmp_path / "record")
+    assert_rejected(
+        report,
+        {"guardians"},
+        "guardians",
+        second,
+        "guardian 1 is disqualified: 2 guardians (2, 3) complained about it; t = 2",
+    )
+    assert len(report.check("guardians").failures) == 3  # and two complaints unanswered
+
+
+def test_a_missing_key_check(draft: Draft, tmp_path: Path) -> None:
+    del draft.entries[draft.indices(kinds.KEY_CHECK)[2]]
+    report = reposted(draft, tmp_path / "record")
+    assert_rejected(report, {"key-checks"}, "key-checks", None, "guardian 3 posted no key check")
+
+
+def test_a_bad_key_check(draft: Draft, tmp_path: Path) -> None:
+    at = draft.indices(kinds.KEY_CHECK)[0]
+    check = KeyCheck.from_tlv(draft.entries[at].body)
+    bad = dataclasses.replace(check, share=check.share + BASE)
+    draft.entries[at] = as_guardian(draft, kinds.KEY_CHECK, bad.to_tlv(), check.guardian)
+    report = reposted(draft, tmp_path / "record")
+    assert_rejected(
+        report,
+        {"key-checks"},
+        "key-checks",
+        at,
+        f"guardian {check.guardian}'s key check does not verify",
+    )
+
+
+def test_a_key_check_posted_after_open(draft: Draft, tmp_path: Path) -> None:
+    late = draft.entries.pop(draft.indices(kinds.KEY_CHECK)[0])
+    at = draft.at(kinds.OPEN) + 1
+    draft.insert(at, late)
+    report = reposted(draft, tmp_path / "record")
+    failed = {"phases", "key-checks"}
+    assert_rejected(report, failed, "key-checks", at, "key check comes after the election opened")
+    assert_rejected(report, failed, "phases", at, "out of phase order")
+
+
+def test_ceremony_rounds_out_of_order(draft: Draft, tmp_path: Path) -> None:
+    """Guardian 3 posts its transport key after guardian 1 committed."""
+    late = draft.entries.pop(draft.indices(kinds.CEREMONY_TRANSPORT)[2])
+    at = draft.indices(kinds.CEREMONY_COMMIT)[0] + 1
+    draft.insert(at, late)
+    report = reposted(draft, tmp_path / "record")
+    assert_rejected(
+        report, {"phases"}, "phases", at, f"after the ceremony-commit entry at {at - 1}"
+    )

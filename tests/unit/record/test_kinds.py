@@ -9,12 +9,13 @@ from typing import Literal
 import pytest
 
 from evote.board.entry import Entry
+from evote.ceremony.messages import GuardianKey, JointKey
 from evote.crypto import encoding
 from evote.crypto.proofs.schnorr import prove_coefficient, verify_coefficient
 from evote.crypto.signing import SigningKey
 from evote.errors import DecodeError, EntryRejected
 from evote.record import kinds
-from evote.record.kinds import CredentialList, GuardianKey, JointKey, PhaseMark
+from evote.record.kinds import CredentialList, PhaseMark
 from tests.unit.election.test_ballot import CONTEXT, POLYNOMIALS
 from tests.unit.election.test_manifest import MANIFEST, OFFICIALS
 
@@ -40,8 +41,14 @@ def _item(value: list[encoding.Decoded], index: int) -> list[encoding.Decoded]:
 def test_every_kind_of_the_record_format_is_declared_in_phase_order() -> None:
     assert kinds.ALL_KINDS == (
         "manifest",
+        "ceremony-transport",
+        "ceremony-commit",
         "guardian-key",
+        "ceremony-shares",
+        "ceremony-complaint",
+        "ceremony-share-reveal",
         "joint-key",
+        "key-check",
         "credentials",
         "open",
         "ballot",

@@ -1,14 +1,22 @@
 """A small election built entry by entry, for the verifier's unit tests.
 
-This is test code, so it may use the prover (``encrypt_ballot``, ``prove_*``) to make honest
-inputs; the verifier itself never does. The election has one referendum and one council
-contest (up to two marks), three guardians with quorum two, three officials with quorum two,
-three witnesses with quorum two and three voters. Its entries, in order::
+This is test code, so it may use the prover (``encrypt_ballot``, ``prove_*``, the guardians'
+side of the key ceremony) to make honest inputs; the verifier itself never does. The election
+has one referendum and one council contest (up to two marks), three guardians with quorum two,
+three officials with quorum two, three witnesses with quorum two and three voters. The key
+ceremony runs round by round over the record (``run_ceremony``). The honest election's entries,
+in order::
 
-    0 manifest   1-3 guardian-key   4 joint-key   5 credentials   6 open
-    7 ballot (voter 0)   8 audit (voter 1)   9 ballot (voter 1)   10 ballot (voter 2)
-    11 ballot (voter 0 again, sequence 1)   12 close   13 tally   14-15 decryption-share
-    (guardians 1 and 3)   16 result
+    0 manifest   1-3 ceremony-transport   4-6 ceremony-commit   7-9 guardian-key
+    10-12 ceremony-shares   13 joint-key   14-16 key-check   17 credentials   18 open
+    19 ballot (voter 0)   20 audit (voter 1)   21 ballot (voter 1)   22 ballot (voter 2)
+    23 ballot (voter 0 again, sequence 1)   24 close   25 tally   26-27 decryption-share
+    (guardians 1 and 3)   28 result
+
+:func:`build` runs the same election with a ``tamper`` hook in the ceremony (a guardian who
+cheats in one round; the honest ones complain, the accused answers). If the public judgement
+disqualifies somebody, the ceremony should restart; the record built here goes on regardless,
+as a lying board would, so that the verifier has something to reject.
 """
 
 from __future__ import annotations
@@ -25,14 +33,17 @@ from evote.board.export import export_record
 from evote.board.log import BulletinBoard
 from evote.board.store import MemoryStore
 from evote.board.witness import Witness
+from evote.ceremony import messages
+from evote.ceremony.messages import GuardianKey, JointKey
+from evote.ceremony.rounds import CeremonyRun, Tamper, post_key_checks, run_ceremony
+from evote.ceremony.trustee import Trustee
 from evote.crypto import dlog, threshold
 from evote.crypto.group import Scalar
 from evote.crypto.proofs.chaum_pedersen import prove_decryption_share
-from evote.crypto.proofs.schnorr import prove_coefficient
 from evote.crypto.signing import SigningKey
 from evote.election.audit import AuditReveal
 from evote.election.ballot import EncryptedBallot
-from evote.election.context import ElectionContext, base_hash
+from evote.election.context import ElectionContext
 from evote.election.encrypt import PlaintextBallot, encrypt_ballot
 from evote.election.manifest import Manifest
 from evote.election.outcome import outcome_lines
@@ -45,7 +56,7 @@ from evote.election.tally import (
     target,
 )
 from evote.record import kinds
-from evote.record.kinds import CredentialList, GuardianKey, JointKey, PhaseMark
+from evote.record.kinds import CredentialList, PhaseMark
 
 
 def key(number: int) -> SigningKey:
@@ -116,12 +127,18 @@ class Election:
     ballots: tuple[EncryptedBallot, ...]
     audit: AuditReveal
     entries: tuple[Entry, ...]
+    ceremony: CeremonyRun
 
     def with_entries(self, entries: Sequence[Entry]) -> Election:
         return replace(self, entries=tuple(entries))
 
     def index(self, kind: str) -> list[int]:
         return [i for i, e in enumerate(self.entries) if e.kind == kind]
+
+    def at(self, kind: str) -> int:
+        """The index of the one entry of ``kind``."""
+        (index,) = self.index(kind)
+        return index
 
     def ballot_entry(self, ballot: EncryptedBallot, signer: SigningKey | None = None) -> Entry:
         voter = signer or next(v for v in VOTERS if v.verify_key == ballot.credential)
@@ -187,23 +204,46 @@ def tally_entries(
     ]
 
 
-@functools.cache
-def election() -> Election:
-    hashed_base = base_hash(MANIFEST)
-    polynomials = [threshold.Polynomial.random(2) for _ in GUARDIANS]
-    guardian_keys = []
-    for index, polynomial in enumerate(polynomials, 1):
-        pairs = [
-            prove_coefficient(a, hashed_base, index, j)
-            for j, a in enumerate(polynomial.coefficients)
-        ]
-        guardian_keys.append(
-            GuardianKey(index, tuple(c for c, _ in pairs), tuple(p for _, p in pairs))
-        )
+def guardian_entry(kind: str, body: bytes, guardian: int) -> Entry:
+    return entry(kind, body, [GUARDIANS[guardian - 1]])
+
+
+def ceremony(tamper: Tamper | None = None) -> tuple[list[Entry], CeremonyRun]:
+    """The key ceremony's entries (rounds 0-4, complaints and answers included) and its run."""
+    posted: list[Entry] = []
+
+    def post(kind: str, body: bytes, guardian: int) -> None:
+        posted.append(guardian_entry(kind, body, guardian))
+
+    run = run_ceremony(MANIFEST, post) if tamper is None else run_ceremony(MANIFEST, post, tamper)
+    return posted, run
+
+
+def _key_shares(trustees: Sequence[Trustee]) -> tuple[Scalar, ...]:
+    """Each guardian's ``z_ℓ``; for a ceremony the judgement stopped (nobody finished), summed
+    from the dealers' polynomials, which they still hold, as if it had gone on."""
+    shares = []
+    for trustee in trustees:
+        if trustee.key_share is None:
+            trustee.key_share = Scalar(sum(t.share_for(trustee.index).value for t in trustees))
+        shares.append(trustee.key_share)
+    return tuple(shares)
+
+
+def build(tamper: Tamper | None = None) -> Election:
+    """The whole election, its ceremony run with ``tamper`` (which must leave every posted
+    commitment a dealer's real one, so that the guardians can still decrypt)."""
+    ceremony_entries, run = ceremony(tamper)
+    guardian_keys = tuple(
+        GuardianKey.from_tlv(e.body) for e in ceremony_entries if e.kind == messages.REVEAL
+    )
     context = ElectionContext.create(MANIFEST, [g.commitments for g in guardian_keys])
-    key_shares = tuple(
-        Scalar(sum(p.evaluate(ell).value for p in polynomials))
-        for ell in range(1, len(GUARDIANS) + 1)
+    key_shares = _key_shares(run.trustees)
+    key_checks: list[Entry] = []
+    post_key_checks(
+        run.trustees,
+        context,
+        lambda kind, body, guardian: key_checks.append(guardian_entry(kind, body, guardian)),
     )
     credentials = CredentialList(
         tuple(sorted((v.verify_key for v in VOTERS), key=lambda k: k.encode()))
@@ -223,11 +263,9 @@ def election() -> Election:
     joint = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
     entries = [
         entry(kinds.MANIFEST, MANIFEST.to_tlv(), QUORUM),
-        *(
-            entry(kinds.GUARDIAN_KEY, g.to_tlv(), [GUARDIANS[g.guardian - 1]])
-            for g in guardian_keys
-        ),
+        *ceremony_entries,
         entry(kinds.JOINT_KEY, joint.to_tlv(), [*QUORUM, *GUARDIANS]),
+        *key_checks,
         entry(kinds.CREDENTIALS, credentials.to_tlv(), [AUTHORITY]),
         entry(kinds.OPEN, PhaseMark("open", 1000).to_tlv(), QUORUM),
         entry(kinds.BALLOT, first.to_tlv(), [VOTERS[0]]),
@@ -237,15 +275,40 @@ def election() -> Election:
         entry(kinds.BALLOT, revote.to_tlv(), [VOTERS[0]]),
         entry(kinds.CLOSE, PhaseMark("close", 2000).to_tlv(), QUORUM),
     ]
-    entries += tally_entries(context, key_shares, [9, 10, 11], [second, third, revote])
+    counted = [len(entries) - 4, len(entries) - 3, len(entries) - 2]
+    entries += tally_entries(context, key_shares, counted, [second, third, revote])
     return Election(
         context,
         key_shares,
-        tuple(guardian_keys),
+        guardian_keys,
         (first, second, third, revote),
         reveal,
         tuple(entries),
+        run,
     )
+
+
+@functools.cache
+def election() -> Election:
+    """The honest election."""
+    return build()
+
+
+def retally(election: Election, entries: Sequence[Entry]) -> list[Entry]:
+    """``entries`` with the tally, shares and result rebuilt if entries added or removed before
+    the ballots moved the counted ballots (the honest tallier counts them where they now are)."""
+    tally_at = next(i for i, e in enumerate(entries) if e.kind == kinds.TALLY)
+    counted = election.ballots[1:]
+    positions = [
+        next(i for i, e in enumerate(entries) if e.kind == kinds.BALLOT and e.body == b.to_tlv())
+        for b in counted
+    ]
+    if list(EncryptedTally.from_tlv(entries[tally_at].body, MANIFEST).counted) == positions:
+        return list(entries)
+    return [
+        *entries[:tally_at],
+        *tally_entries(election.context, election.key_shares, positions, counted),
+    ]
 
 
 def write_record(entries: Sequence[Entry], directory: Path, *, witness: bool = True) -> Path:

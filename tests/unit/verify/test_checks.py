@@ -15,6 +15,7 @@ import pytest
 
 from evote.board.entry import ENVELOPE_TAG, Entry
 from evote.board.record import ENTRIES_FILE
+from evote.ceremony.messages import GuardianKey, JointKey
 from evote.crypto import encoding
 from evote.crypto.elgamal import Ciphertext
 from evote.crypto.group import BASE, L, Scalar
@@ -29,7 +30,7 @@ from evote.election.encrypt import encrypt_ballot
 from evote.election.tally import EncryptedTally, GuardianShares, TallyResult
 from evote.errors import CheckFailed, InvalidInput, ProofError, RecordError
 from evote.record import kinds
-from evote.record.kinds import CredentialList, GuardianKey, JointKey, PhaseMark
+from evote.record.kinds import CredentialList, PhaseMark
 from evote.verify import checks
 from evote.verify.checks import Findings
 from tests.unit.verify import builder
@@ -45,8 +46,21 @@ from tests.unit.verify.builder import (
 )
 
 E = builder.election()
-CLOSE_AT = 12
-TALLY_AT = 13
+TRANSPORTS = E.index(kinds.CEREMONY_TRANSPORT)
+COMMITS = E.index(kinds.CEREMONY_COMMIT)
+REVEALS = E.index(kinds.GUARDIAN_KEY)
+SEALED = E.index(kinds.CEREMONY_SHARES)
+JOINT_AT = E.at(kinds.JOINT_KEY)
+KEY_CHECKS = E.index(kinds.KEY_CHECK)
+CREDENTIALS_AT = E.at(kinds.CREDENTIALS)
+OPEN_AT = E.at(kinds.OPEN)
+FIRST, SECOND, THIRD, REVOTE = E.index(kinds.BALLOT)
+AUDIT_AT = E.at(kinds.AUDIT)
+CLOSE_AT = E.at(kinds.CLOSE)
+TALLY_AT = E.at(kinds.TALLY)
+SHARE_1, SHARE_3 = E.index(kinds.DECRYPTION_SHARE)
+RESULT_AT = E.at(kinds.RESULT)
+COUNTED = [SECOND, THIRD, REVOTE]
 
 
 def where(findings: Findings) -> list[tuple[int | None, str | None]]:
@@ -135,7 +149,7 @@ def test_manifest_with_another_published_id_fails_but_is_still_returned() -> Non
 
 
 def test_entry_zero_must_be_a_manifest() -> None:
-    findings, info = checks.check_manifest(E.entries[7].encoded, None)
+    findings, info = checks.check_manifest(E.entries[FIRST].encoded, None)
     assert info is None
     assert where(findings) == [(0, "kind")]
 
@@ -192,19 +206,21 @@ def test_a_ballot_after_close_is_out_of_phase() -> None:
 
 def test_missing_and_repeated_single_entries() -> None:
     entries = insert(
-        list(E.entries[:-1]), 7, entry(kinds.OPEN, PhaseMark("open", 1).to_tlv(), QUORUM)
+        list(E.entries[:-1]), FIRST, entry(kinds.OPEN, PhaseMark("open", 1).to_tlv(), QUORUM)
     )
     findings = checks.check_phases(entries, MANIFEST)
     text = messages(findings)
     assert "there is no result entry" in text
-    assert "a second open entry (the first is entry 6)" in text
+    assert f"a second open entry (the first is entry {OPEN_AT})" in text
 
 
 def test_open_and_close_need_an_official_quorum_and_a_good_body() -> None:
-    entries = swap(E.entries, 6, entry(kinds.OPEN, PhaseMark("open", 1).to_tlv(), [OFFICIALS[2]]))
+    entries = swap(
+        E.entries, OPEN_AT, entry(kinds.OPEN, PhaseMark("open", 1).to_tlv(), [OFFICIALS[2]])
+    )
     entries = swap(entries, CLOSE_AT, entry(kinds.CLOSE, PhaseMark("open", 1).to_tlv(), QUORUM))
     findings = checks.check_phases(entries, MANIFEST)
-    assert where(findings) == [(6, "signatures"), (CLOSE_AT, "body")]
+    assert where(findings) == [(OPEN_AT, "signatures"), (CLOSE_AT, "body")]
 
 
 def test_the_record_must_start_with_the_manifest() -> None:
@@ -221,44 +237,86 @@ def guardian_entry(body: GuardianKey, signer: int) -> Entry:
     return entry(kinds.GUARDIAN_KEY, body.to_tlv(), [GUARDIANS[signer - 1]])
 
 
+def test_the_honest_ceremony() -> None:
+    findings, commitments = checks.check_guardians(E.entries, MANIFEST)
+    assert findings.passed
+    assert findings.notes == []
+    assert findings.checked == 12
+    assert commitments == E.context.commitments
+
+
 def test_a_missing_guardian_leaves_no_commitments() -> None:
-    findings, commitments = checks.check_guardians(swap(E.entries, 2, E.entries[1]), MANIFEST)
+    entries = swap(E.entries, REVEALS[1], E.entries[REVEALS[0]])
+    findings, commitments = checks.check_guardians(entries, MANIFEST)
     assert commitments is None
-    assert "there is no guardian-key entry for guardian 2" in messages(findings)
-    assert "guardian 1 already published its key at entry 1" in messages(findings)
+    assert "guardian 2 is disqualified: it missed the reveal round" in messages(findings)
+    assert (
+        f"guardian 1 is disqualified: a second reveal (the first is entry {REVEALS[0]})"
+        in messages(findings)
+    )
 
 
 def test_guardian_key_signed_by_another_guardian() -> None:
+    """Guardian 3 posts guardian 2's reveal: it is not guardian 2's, and guardian 3 is to blame."""
     wrong = guardian_entry(E.guardian_keys[1], signer=3)
-    findings, commitments = checks.check_guardians(swap(E.entries, 2, wrong), MANIFEST)
-    assert where(findings) == [(2, "signatures")]
-    assert commitments is not None
+    findings, commitments = checks.check_guardians(swap(E.entries, REVEALS[1], wrong), MANIFEST)
+    assert where(findings) == [(REVEALS[1], "signatures"), (None, None)]
+    assert (
+        "guardian 3 is disqualified: it posted a reveal in the name of guardian 2, who did not "
+        "sign it" in messages(findings)
+    )
+    assert "guardian 2 is disqualified: it missed the reveal round" in messages(findings)
+    assert commitments is None
+
+
+def test_guardian_key_co_signed_by_an_official() -> None:
+    cosigned = entry(kinds.GUARDIAN_KEY, E.guardian_keys[1].to_tlv(), [GUARDIANS[1], OFFICIALS[0]])
+    findings, commitments = checks.check_guardians(swap(E.entries, REVEALS[1], cosigned), MANIFEST)
+    assert where(findings) == [(REVEALS[1], "signatures")]
+    assert "guardian 2 is disqualified: its reveal must be signed by its identity key" in messages(
+        findings
+    )
+    assert commitments == E.context.commitments
 
 
 def test_a_schnorr_proof_copied_to_another_slot_fails() -> None:
     key = E.guardian_keys[1]
     swapped = GuardianKey(2, key.commitments, tuple(reversed(key.proofs)))
-    findings, _ = checks.check_guardians(swap(E.entries, 2, guardian_entry(swapped, 2)), MANIFEST)
-    assert where(findings) == [(2, "proofs[0]"), (2, "proofs[1]")]
+    findings, _ = checks.check_guardians(
+        swap(E.entries, REVEALS[1], guardian_entry(swapped, 2)), MANIFEST
+    )
+    assert where(findings) == [(REVEALS[1], "proofs[0]"), (REVEALS[1], "proofs[1]")]
     assert isinstance(findings.failures[0].cause, ProofError)
+    assert "guardian 2 is disqualified: its proof of knowledge of coefficient 0 fails" in messages(
+        findings
+    )
 
 
 def test_a_proof_for_another_guardian_index_fails() -> None:
     relabelled = dataclasses.replace(E.guardian_keys[1], guardian=3)
-    entries = swap(E.entries, 2, guardian_entry(relabelled, 3))
+    entries = swap(E.entries, REVEALS[1], guardian_entry(relabelled, 3))
     findings, commitments = checks.check_guardians(entries, MANIFEST)
-    assert (2, "proofs[0]") in where(findings)
-    assert "there is no guardian-key entry for guardian 2" in messages(findings)
+    assert (REVEALS[1], "proofs[0]") in where(findings)
+    assert (REVEALS[1], "commitments") in where(findings)  # not guardian 3's commitment
+    assert "guardian 2 is disqualified: it missed the reveal round" in messages(findings)
     assert commitments is None
 
 
 def test_guardian_index_and_commitment_count() -> None:
     unknown = dataclasses.replace(E.guardian_keys[0], guardian=4)
     short = GuardianKey(2, E.guardian_keys[1].commitments[:1], E.guardian_keys[1].proofs[:1])
-    entries = swap(swap(E.entries, 1, guardian_entry(unknown, 1)), 2, guardian_entry(short, 2))
+    entries = swap(
+        swap(E.entries, REVEALS[0], guardian_entry(unknown, 1)),
+        REVEALS[1],
+        guardian_entry(short, 2),
+    )
     findings, commitments = checks.check_guardians(entries, MANIFEST)
-    assert (1, "guardian") in where(findings)
-    assert (2, "commitments") in where(findings)
+    assert (REVEALS[0], "guardian") in where(findings)
+    assert "guardian 1 is disqualified: its reveal names guardian 4" in messages(findings)
+    assert (REVEALS[1], "commitments") in where(findings)
+    assert "guardian 2 is disqualified: it revealed 1 commitments; t = 2 needs 2" in messages(
+        findings
+    )
     assert commitments is None
 
 
@@ -277,13 +335,13 @@ def test_joint_key_values_must_recompute() -> None:
     vks = E.context.verification_keys
     bad = JointKey(vks[0], b"\x00" * 32, (vks[2], vks[1], vks[0]))
     findings, context = checks.check_joint_key(
-        swap(E.entries, 4, joint_entry(bad)), MANIFEST, E.context.commitments
+        swap(E.entries, JOINT_AT, joint_entry(bad)), MANIFEST, E.context.commitments
     )
     assert where(findings) == [
-        (4, "key"),
-        (4, "extended_hash"),
-        (4, "verification_keys[0]"),
-        (4, "verification_keys[2]"),
+        (JOINT_AT, "key"),
+        (JOINT_AT, "extended_hash"),
+        (JOINT_AT, "verification_keys[0]"),
+        (JOINT_AT, "verification_keys[2]"),
     ]
     assert context is not None
     assert context.joint_key == E.context.joint_key
@@ -292,9 +350,9 @@ def test_joint_key_values_must_recompute() -> None:
 def test_joint_key_needs_every_guardian_and_an_official_quorum() -> None:
     signed = joint_entry(honest_joint(), [OFFICIALS[0], *GUARDIANS[:2]])
     findings, _ = checks.check_joint_key(
-        swap(E.entries, 4, signed), MANIFEST, E.context.commitments
+        swap(E.entries, JOINT_AT, signed), MANIFEST, E.context.commitments
     )
-    assert where(findings) == [(4, "signatures"), (4, "signatures")]
+    assert where(findings) == [(JOINT_AT, "signatures"), (JOINT_AT, "signatures")]
     assert "not signed by guardian(s) 3" in messages(findings)
 
 
@@ -326,9 +384,12 @@ def sorted_voters() -> list[VerifyKey]:
 
 def test_credentials_must_be_sorted_and_distinct() -> None:
     keys = sorted_voters()
-    entries = swap(E.entries, 5, credentials_entry([keys[1], keys[0], keys[0]]))
+    entries = swap(E.entries, CREDENTIALS_AT, credentials_entry([keys[1], keys[0], keys[0]]))
     findings, listed = checks.check_credentials(entries, MANIFEST)
-    assert where(findings) == [(5, "credentials[1]"), (5, "credentials[2]")]
+    assert where(findings) == [
+        (CREDENTIALS_AT, "credentials[1]"),
+        (CREDENTIALS_AT, "credentials[2]"),
+    ]
     assert "sorts before" in messages(findings)
     assert "repeats" in messages(findings)
     assert listed == frozenset({keys[0], keys[1]})
@@ -336,25 +397,29 @@ def test_credentials_must_be_sorted_and_distinct() -> None:
 
 def test_credentials_signed_by_the_authority_alone() -> None:
     findings, _ = checks.check_credentials(
-        swap(E.entries, 5, credentials_entry(sorted_voters(), OFFICIALS[0])), MANIFEST
+        swap(E.entries, CREDENTIALS_AT, credentials_entry(sorted_voters(), OFFICIALS[0])), MANIFEST
     )
-    assert where(findings) == [(5, "signatures")]
+    assert where(findings) == [(CREDENTIALS_AT, "signatures")]
 
 
 def test_two_credential_lists_give_no_list() -> None:
     second = credentials_entry(sorted_voters()[:1])
-    findings, listed = checks.check_credentials(insert(E.entries, 6, second), MANIFEST)
+    findings, listed = checks.check_credentials(insert(E.entries, OPEN_AT, second), MANIFEST)
     assert listed is None
-    assert where(findings) == [(6, None)]
+    assert where(findings) == [(OPEN_AT, None)]
 
 
 def test_a_malformed_credential_list() -> None:
     findings, listed = checks.check_credentials(
-        swap(E.entries, 5, entry(kinds.CREDENTIALS, encoding.encode(["x", []]), [AUTHORITY])),
+        swap(
+            E.entries,
+            CREDENTIALS_AT,
+            entry(kinds.CREDENTIALS, encoding.encode(["x", []]), [AUTHORITY]),
+        ),
         MANIFEST,
     )
     assert listed is None
-    assert where(findings) == [(5, "body")]
+    assert where(findings) == [(CREDENTIALS_AT, "body")]
 
 
 # --- 7. ballots ----------------------------------------------------------------------------------
@@ -400,14 +465,14 @@ def test_honest_ballots_and_the_counted_set() -> None:
     findings, verdicts = judge(E.entries)
     assert findings.passed
     assert findings.checked == 4
-    assert counted(verdicts) == [9, 10, 11]
+    assert counted(verdicts) == COUNTED
 
 
 def test_a_ballot_with_a_bad_proof_and_a_good_signature() -> None:
     bad = E.ballot_entry(corrupt_first_proof(E.new_ballot(2, 1)))
     findings, verdicts = judge(before_close(bad))
     assert where(findings) == [(CLOSE_AT, "contests.referendum.option[0].proof.challenge")]
-    assert counted(verdicts) == [9, 10, 11]
+    assert counted(verdicts) == COUNTED
 
 
 def test_a_contest_proof_is_checked_on_the_recomputed_sum() -> None:
@@ -437,9 +502,9 @@ def test_a_ballot_signed_by_another_voter() -> None:
 def test_ballots_before_open_and_after_close() -> None:
     early = E.ballot_entry(E.new_ballot(2, 1))
     late = E.ballot_entry(E.new_ballot(1, 1))
-    entries = insert(insert(E.entries, CLOSE_AT + 1, late), 6, early)
+    entries = insert(insert(E.entries, CLOSE_AT + 1, late), OPEN_AT, early)
     findings, _ = judge(entries)
-    assert where(findings) == [(6, "position"), (CLOSE_AT + 2, "position")]
+    assert where(findings) == [(OPEN_AT, "position"), (CLOSE_AT + 2, "position")]
     assert "cast before the election opened" in messages(findings)
     assert f"cast after the election closed (close is entry {CLOSE_AT + 1})" in messages(findings)
 
@@ -452,23 +517,24 @@ def test_a_ballot_copied_under_another_credential() -> None:
     assert "contests.referendum.option[0].proof.challenge" in fields  # bound to D_b
     assert "contests.referendum.option[0].alpha" in fields
     assert "ballot_id" in fields
-    assert "α already in entry 7" in messages(findings)
-    assert counted(verdicts) == [9, 10, 11]
+    assert f"α already in entry {FIRST}" in messages(findings)
+    assert counted(verdicts) == COUNTED
 
 
 def test_an_audited_ballot_cast() -> None:
     audited = E.ballot_entry(E.audit.ballot)
     findings, _ = judge(before_close(audited))
-    assert "this ballot id was audited at entry 8" in messages(findings)
-    assert "α already in the ballot audited at entry 8 (and 4 more of its ciphertexts)" in messages(
-        findings
+    assert f"this ballot id was audited at entry {AUDIT_AT}" in messages(findings)
+    assert (
+        f"α already in the ballot audited at entry {AUDIT_AT} (and 4 more of its ciphertexts)"
+        in messages(findings)
     )
 
 
 def test_a_replayed_ballot() -> None:
-    findings, verdicts = judge(before_close(E.entries[7]))
-    assert "this ballot id was already cast at entry 7" in messages(findings)
-    assert counted(verdicts) == [9, 10, 11]
+    findings, verdicts = judge(before_close(E.entries[FIRST]))
+    assert f"this ballot id was already cast at entry {FIRST}" in messages(findings)
+    assert counted(verdicts) == COUNTED
 
 
 @pytest.mark.parametrize("sequence", [0, 1])
@@ -476,14 +542,14 @@ def test_an_old_sequence_number_after_a_newer_ballot(sequence: int) -> None:
     findings, verdicts = judge(before_close(E.ballot_entry(E.new_ballot(0, sequence))))
     assert where(findings) == [(CLOSE_AT, "sequence")]
     assert f"sequence {sequence} is not above 1" in messages(findings)
-    assert "entry 11" in messages(findings)
-    assert counted(verdicts) == [9, 10, 11]
+    assert f"entry {REVOTE}" in messages(findings)
+    assert counted(verdicts) == COUNTED
 
 
 def test_a_higher_sequence_number_counts_instead() -> None:
     findings, verdicts = judge(before_close(E.ballot_entry(E.new_ballot(0, 5))))
     assert findings.passed
-    assert counted(verdicts) == [9, 10, CLOSE_AT]
+    assert counted(verdicts) == [SECOND, THIRD, CLOSE_AT]
 
 
 def test_a_malformed_ballot_body() -> None:
@@ -530,19 +596,19 @@ def test_honest_audit() -> None:
     ids=["another-seed", "other-claimed-votes"],
 )
 def test_an_audit_that_does_not_re_encrypt(reveal: AuditReveal) -> None:
-    findings = audits(swap(E.entries, 8, audit_entry(reveal)))
-    assert where(findings) == [(8, "reveal")]
+    findings = audits(swap(E.entries, AUDIT_AT, audit_entry(reveal)))
+    assert where(findings) == [(AUDIT_AT, "reveal")]
     assert "re-encrypt" in messages(findings)
 
 
 def test_an_audited_ballot_id_that_is_cast() -> None:
     findings = audits(before_close(E.ballot_entry(E.audit.ballot)))
-    assert where(findings) == [(8, "ballot.ballot_id")]
+    assert where(findings) == [(AUDIT_AT, "ballot.ballot_id")]
 
 
 def test_an_audit_signed_by_another_voter() -> None:
-    findings = audits(swap(E.entries, 8, audit_entry(E.audit, VOTERS[2])))
-    assert where(findings) == [(8, "signatures")]
+    findings = audits(swap(E.entries, AUDIT_AT, audit_entry(E.audit, VOTERS[2])))
+    assert where(findings) == [(AUDIT_AT, "signatures")]
 
 
 # --- 9. counted set and 10. tally ----------------------------------------------------------------
@@ -563,11 +629,14 @@ def with_tally(tally: EncryptedTally, signers: Sequence[object] = QUORUM) -> lis
 @pytest.mark.parametrize(
     ("listed", "message"),
     [
-        ((9, 10), "entry 11, the last valid ballot of credential"),
-        ((7, 9, 10, 11), "entry 7 is counted, but credential"),
-        ((8, 9, 10, 11), "entry 8 is counted, but it is an entry of kind 'audit', not a ballot"),
-        ((9, 10, 11, 99), "entry 99 is counted, but there is no such entry"),
-        ((10, 9, 11), "counted[1] = 9 does not follow 10"),
+        ((SECOND, THIRD), f"entry {REVOTE}, the last valid ballot of credential"),
+        ((FIRST, *COUNTED), f"entry {FIRST} is counted, but credential"),
+        (
+            (AUDIT_AT, *COUNTED),
+            f"entry {AUDIT_AT} is counted, but it is an entry of kind 'audit', not a ballot",
+        ),
+        ((*COUNTED, 99), "entry 99 is counted, but there is no such entry"),
+        ((THIRD, SECOND, REVOTE), f"counted[1] = {SECOND} does not follow {THIRD}"),
     ],
 )
 def test_the_counted_set(listed: tuple[int, ...], message: str) -> None:
@@ -582,11 +651,11 @@ def test_an_invalid_ballot_counted() -> None:
     bad = E.ballot_entry(corrupt_first_proof(E.new_ballot(2, 1)))
     entries = before_close(bad)
     _, verdicts = judge(entries)
-    listed = dataclasses.replace(honest_tally(), counted=(9, 11, CLOSE_AT))
+    listed = dataclasses.replace(honest_tally(), counted=(SECOND, REVOTE, CLOSE_AT))
     entries = swap(entries, TALLY_AT + 1, entry(kinds.TALLY, listed.to_tlv(), QUORUM))
     findings = checks.check_counted_set(entries, tallies(entries), verdicts)
     assert f"entry {CLOSE_AT} is counted, but it is not a valid ballot" in messages(findings)
-    assert "entry 10, the last valid ballot" in messages(findings)
+    assert f"entry {THIRD}, the last valid ballot" in messages(findings)
 
 
 def test_no_tally_to_compare_with() -> None:
@@ -614,7 +683,7 @@ def test_an_altered_aggregate_and_a_short_quorum() -> None:
 
 def test_an_aggregate_of_the_wrong_ballots() -> None:
     wrong = builder.tally_entries(
-        E.context, E.key_shares, [7, 9, 10], [E.ballots[0], *E.ballots[1:3]]
+        E.context, E.key_shares, [FIRST, SECOND, THIRD], [E.ballots[0], *E.ballots[1:3]]
     )
     entries = swap(E.entries, TALLY_AT, wrong[0])
     _, verdicts = judge(entries)
@@ -664,24 +733,24 @@ def test_honest_shares_verify() -> None:
 
 
 def test_a_wrong_decryption_share() -> None:
-    body = share_body(15)
-    stolen = share_body(14).shares["referendum"][0]
+    body = share_body(SHARE_3)
+    stolen = share_body(SHARE_1).shares["referendum"][0]
     wrong = dataclasses.replace(body.shares["referendum"][0], share=stolen.share)
     altered = dict(body.shares, referendum=(wrong, body.shares["referendum"][1]))
     changed = entry(kinds.DECRYPTION_SHARE, GuardianShares(3, altered).to_tlv(), [GUARDIANS[2]])
     findings, verified = checks.check_decryption_shares(
-        E.context, honest_tally(), shares(swap(E.entries, 15, changed))
+        E.context, honest_tally(), shares(swap(E.entries, SHARE_3, changed))
     )
-    assert where(findings) == [(15, "shares.referendum[0]")]
+    assert where(findings) == [(SHARE_3, "shares.referendum[0]")]
     assert isinstance(findings.failures[0].cause, ProofError)
     assert sorted(verified) == [1]
 
 
 def test_shares_signed_by_another_guardian_or_posted_twice() -> None:
-    resigned = entry(kinds.DECRYPTION_SHARE, E.entries[15].body, [GUARDIANS[0]])
-    entries = insert(swap(E.entries, 15, resigned), 16, E.entries[14])
+    resigned = entry(kinds.DECRYPTION_SHARE, E.entries[SHARE_3].body, [GUARDIANS[0]])
+    entries = insert(swap(E.entries, SHARE_3, resigned), SHARE_3 + 1, E.entries[SHARE_1])
     findings, verified = checks.check_decryption_shares(E.context, honest_tally(), shares(entries))
-    assert where(findings) == [(15, "signatures"), (16, "guardian")]
+    assert where(findings) == [(SHARE_3, "signatures"), (SHARE_3 + 1, "guardian")]
     assert sorted(verified) == [1]
 
 
@@ -712,7 +781,7 @@ def check_result(
     result: TallyResult, verified: dict[int, GuardianShares] | None = None
 ) -> Findings:
     entries = swap(E.entries, len(E.entries) - 1, entry(kinds.RESULT, result.to_tlv(), QUORUM))
-    good = verified if verified is not None else {1: share_body(14), 3: share_body(15)}
+    good = verified if verified is not None else {1: share_body(SHARE_1), 3: share_body(SHARE_3)}
     return checks.check_result(MANIFEST, honest_tally(), results(entries), good, len(VOTERS))
 
 
@@ -724,7 +793,7 @@ def test_the_honest_result() -> None:
 
 @pytest.mark.parametrize("guardians", [(1, 2), (2, 3), (1, 2, 3)])
 def test_any_quorum_of_guardians_decrypts(guardians: tuple[int, ...]) -> None:
-    tail = builder.tally_entries(E.context, E.key_shares, [9, 10, 11], E.ballots[1:], guardians)
+    tail = builder.tally_entries(E.context, E.key_shares, COUNTED, E.ballots[1:], guardians)
     entries = [*E.entries[:TALLY_AT], *tail]
     findings, verified = checks.check_decryption_shares(E.context, honest_tally(), shares(entries))
     assert findings.passed
@@ -734,14 +803,14 @@ def test_any_quorum_of_guardians_decrypts(guardians: tuple[int, ...]) -> None:
 
 def test_too_few_guardians() -> None:
     findings = check_result(dataclasses.replace(honest_result(), guardians=(1,)))
-    assert where(findings) == [(16, "guardians")]
+    assert where(findings) == [(RESULT_AT, "guardians")]
     assert "1 guardian(s) combined; decryption needs at least t = 2" in messages(findings)
 
 
 def test_repeated_or_unverified_guardians() -> None:
     findings = check_result(dataclasses.replace(honest_result(), guardians=(1, 1, 3)))
     assert "repeat a guardian" in messages(findings)
-    findings = check_result(honest_result(), verified={1: share_body(14)})
+    findings = check_result(honest_result(), verified={1: share_body(SHARE_1)})
     assert "guardian 3's decryption shares did not verify" in messages(findings)
 
 
@@ -751,7 +820,10 @@ def test_a_count_that_does_not_decrypt() -> None:
     findings = check_result(
         dataclasses.replace(result, counts=dict(result.counts, council=(1, 0, 1)))
     )
-    assert where(findings)[:2] == [(16, "counts.council[0]"), (16, "counts.council[1]")]
+    assert where(findings)[:2] == [
+        (RESULT_AT, "counts.council[0]"),
+        (RESULT_AT, "counts.council[1]"),
+    ]
     assert "count·B ≠ Bc − Σ w_ℓ·M_ℓ" in messages(findings)
 
 
@@ -764,7 +836,7 @@ def test_counts_out_of_range_or_of_the_wrong_shape() -> None:
     findings = check_result(
         dataclasses.replace(result, counts=dict(result.counts, referendum=(1,)))
     )
-    assert where(findings) == [(16, "body")]
+    assert where(findings) == [(RESULT_AT, "body")]
     assert "expected 2 items, got 1" in messages(findings)
 
 
@@ -772,14 +844,16 @@ def test_outcome_lines_are_recomputed() -> None:
     result = honest_result()
     changed = (result.outcomes[0], "council: elected everybody")
     findings = check_result(dataclasses.replace(result, outcomes=changed))
-    assert where(findings) == [(16, "outcomes[1]")]
+    assert where(findings) == [(RESULT_AT, "outcomes[1]")]
 
 
 def test_a_result_signed_by_one_official() -> None:
-    entries = swap(E.entries, 16, entry(kinds.RESULT, E.entries[16].body, [OFFICIALS[0]]))
-    good = {1: share_body(14), 3: share_body(15)}
+    entries = swap(
+        E.entries, RESULT_AT, entry(kinds.RESULT, E.entries[RESULT_AT].body, [OFFICIALS[0]])
+    )
+    good = {1: share_body(SHARE_1), 3: share_body(SHARE_3)}
     findings = checks.check_result(MANIFEST, honest_tally(), results(entries), good, len(VOTERS))
-    assert where(findings) == [(16, "signatures")]
+    assert where(findings) == [(RESULT_AT, "signatures")]
 
 
 def test_check_failed_names_check_entry_and_field() -> None:

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from evote.cli import main
+from evote.record import kinds
 from tests.unit.verify import builder
 from tests.unit.verify.builder import ELECTION_ID
 
@@ -23,7 +24,8 @@ def honest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def late_ballot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     late = E.ballot_entry(E.new_ballot(2, 1))
-    entries = [*E.entries[:13], late, *E.entries[13:]]
+    close_at = E.at(kinds.CLOSE)
+    entries = [*E.entries[: close_at + 1], late, *E.entries[close_at + 1 :]]
     return builder.write_record(entries, tmp_path_factory.mktemp("cli") / "late")
 
 
@@ -32,7 +34,7 @@ def test_verify_an_honest_record(honest: Path) -> None:
         main, ["verify", str(honest), "--election-id", ELECTION_ID.hex(), "--workers", "1"]
     )
     assert result.exit_code == 0, result.output
-    assert "VERIFIED: all 13 checks pass." in result.stdout
+    assert "VERIFIED: all 14 checks pass." in result.stdout
     assert "closing-checkpoint" in result.stdout
 
 
@@ -67,10 +69,11 @@ def test_record_show_all_and_one(honest: Path) -> None:
     assert everything.exit_code == 0, everything.output
     entries = json.loads(everything.stdout)
     assert [entry["kind"] for entry in entries] == [e.kind for e in E.entries]
-    one = runner.invoke(main, ["record", "show", str(honest), "5"])
+    credentials_at = E.at(kinds.CREDENTIALS)
+    one = runner.invoke(main, ["record", "show", str(honest), str(credentials_at)])
     assert one.exit_code == 0
     shown = json.loads(one.stdout)
-    assert shown == entries[5]
+    assert shown == entries[credentials_at]
     assert shown["signers"] == [builder.AUTHORITY.verify_key.encode().hex()]
 
 

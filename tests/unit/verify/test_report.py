@@ -16,6 +16,7 @@ from tests.unit.verify import builder
 from tests.unit.verify.builder import ELECTION_ID, MANIFEST
 
 E = builder.election()
+CLOSE_AT = E.at(kinds.CLOSE)
 
 
 def test_failure_keeps_where_and_the_specific_error() -> None:
@@ -39,14 +40,14 @@ def test_failed_counts_entries_once_and_entryless_failures_each() -> None:
 
 def test_table_and_json_of_a_failing_record(tmp_path: Path) -> None:
     late = E.ballot_entry(E.new_ballot(2, 1))
-    entries = [*E.entries[:13], late, *E.entries[13:]]
+    entries = [*E.entries[: CLOSE_AT + 1], late, *E.entries[CLOSE_AT + 1 :]]
     directory = builder.write_record(entries, tmp_path / "record")
     report = runner.verify_record(directory, election_id=ELECTION_ID, workers=1)
     console = Console(record=True, width=240)
     report.render(console)
     text = console.export_text()
     assert "NOT VERIFIED: 2 check(s) failed (phases, ballots)" in text
-    assert "entry 13 (ballot), position: cast after the election closed" in text
+    assert f"entry {CLOSE_AT + 1} (ballot), position: cast after the election closed" in text
     document = json.loads(report.to_json_text())
     assert document["passed"] is False
     statuses = {check["name"]: check["status"] for check in document["checks"]}
@@ -54,7 +55,7 @@ def test_table_and_json_of_a_failing_record(tmp_path: Path) -> None:
     assert statuses["result"] == "pass"
     ballots = next(check for check in document["checks"] if check["name"] == "ballots")
     assert ballots["failed"] == 1
-    assert ballots["failures"][0]["entry"] == 13
+    assert ballots["failures"][0]["entry"] == CLOSE_AT + 1
     assert ballots["failures"][0]["field"] == "position"
 
 
@@ -64,7 +65,7 @@ def test_table_of_a_passing_record(tmp_path: Path) -> None:
     console = Console(record=True, width=240)
     report.render(console)
     text = console.export_text()
-    assert "VERIFIED: all 13 checks pass." in text
+    assert "VERIFIED: all 14 checks pass." in text
     assert "NOT VERIFIED" not in text
     assert f"compare its id {ELECTION_ID.hex()}" in text
 
@@ -75,7 +76,7 @@ def test_describe_entries_of_every_kind() -> None:
     manifest = shown[0]["body"]
     assert isinstance(manifest, dict)
     assert manifest["name"] == MANIFEST.name
-    ballot = shown[7]["body"]
+    ballot = shown[E.index(kinds.BALLOT)[0]]["body"]
     assert isinstance(ballot, dict)
     assert ballot["credential"] == E.ballots[0].credential.encode().hex()
     contests = ballot["contests"]
@@ -88,15 +89,17 @@ def test_describe_entries_of_every_kind() -> None:
     first = options[0]
     assert isinstance(first, dict)
     assert first["ciphertext"] == E.ballots[0].contests[0].selections[0].ciphertext.encode().hex()
-    audit = shown[8]["body"]
+    audit = shown[E.at(kinds.AUDIT)]["body"]
     assert isinstance(audit, dict)
     assert audit["seed"] == E.audit.seed.hex()
-    result = shown[16]["body"]
+    result = shown[E.at(kinds.RESULT)]["body"]
     assert isinstance(result, dict)
     assert result["guardians"] == [1, 3]
     assert isinstance(result["counts"], dict)
     assert set(result["counts"]) == {"referendum", "council"}
-    assert shown[16]["signers"] == [k.verify_key.encode().hex() for k in builder.QUORUM]
+    assert shown[E.at(kinds.RESULT)]["signers"] == [
+        k.verify_key.encode().hex() for k in builder.QUORUM
+    ]
     json.dumps(shown)
 
 

@@ -18,6 +18,9 @@ from tests.unit.verify.builder import ELECTION_ID
 
 E = builder.election()
 ALL = [info.name for info in CHECKS]
+OPEN_AT = E.at(kinds.OPEN)
+FIRST = E.index(kinds.BALLOT)[0]
+CLOSE_AT = E.at(kinds.CLOSE)
 
 
 def verify(
@@ -74,6 +77,7 @@ def test_missing_guardian_keys_skip_what_needs_the_election_key(tmp_path: Path) 
     reasons = skipped(report)
     assert set(reasons) == {
         "joint-key",
+        "key-checks",
         "ballots",
         "audits",
         "counted-set",
@@ -106,12 +110,18 @@ def test_a_missing_tally_skips_the_decryption(tmp_path: Path) -> None:
 
 def test_every_failure_is_collected_not_only_the_first(tmp_path: Path) -> None:
     late = E.ballot_entry(E.new_ballot(2, 1))
-    unsigned_open = builder.entry(kinds.OPEN, E.entries[6].body, [builder.OFFICIALS[0]])
-    entries = [*E.entries[:6], unsigned_open, *E.entries[7:13], late, *E.entries[13:]]
+    unsigned_open = builder.entry(kinds.OPEN, E.entries[OPEN_AT].body, [builder.OFFICIALS[0]])
+    entries = [
+        *E.entries[:OPEN_AT],
+        unsigned_open,
+        *E.entries[OPEN_AT + 1 : CLOSE_AT + 1],
+        late,
+        *E.entries[CLOSE_AT + 1 :],
+    ]
     report = verify(tmp_path, entries)
     assert report.failed_checks() == {"phases", "ballots"}
     assert report.check("phases").failed == 2
-    assert [f.entry for f in report.check("ballots").failures] == [13]
+    assert [f.entry for f in report.check("ballots").failures] == [CLOSE_AT + 1]
 
 
 def test_an_unexpected_error_in_a_check_is_reported_not_raised(
@@ -130,10 +140,10 @@ def test_an_unexpected_error_in_a_check_is_reported_not_raised(
 def test_proofs_in_worker_processes_give_the_same_report(tmp_path: Path) -> None:
     bad = builder.entry(
         kinds.BALLOT,
-        E.entries[7].body[:-40] + bytes(40),
+        E.entries[FIRST].body[:-40] + bytes(40),
         [builder.VOTERS[0]],
     )
-    entries = [*E.entries[:12], bad, *E.entries[12:]]
+    entries = [*E.entries[:CLOSE_AT], bad, *E.entries[CLOSE_AT:]]
     directory = builder.write_record(entries, tmp_path / "record")
     progress: list[tuple[str, int, int]] = []
     parallel = runner.verify_record(

@@ -1,0 +1,674 @@
+"""Rehearsing a ceremony script with simulated parties on an in-memory board.
+
+:func:`run_script` plays every role of a :class:`~evote.ceremony.script.Script`: officials,
+guardians, the credential authority and voters get fresh keys; the manifest names them and
+the script's contests preset. Each step's action runs against a :class:`BulletinBoard` over a
+:class:`MemoryStore`; the runner then compares what it observed with the step's
+expectations, and records the entries the step posted (leaf index, kind, tracking code) and
+the checkpoint after it. The first step that fails (an expectation not met, or an error) ends
+the run; the remaining steps are listed as not run. The script's witnesses (simulated too)
+then sign the transcript's digest.
+
+The key ceremony is the one the mock election runs: the guardians' rounds come from
+:func:`evote.ceremony.rounds.run_ceremony`, computed when the first round is reached. Each
+round's messages are signed then and held back; each round's step posts them, so the board
+and the transcript follow the script step by step. The ``judge`` step judges again from the
+entries read back from the board, as any observer would, and requires the same verdict as
+the guardians reached.
+
+MOCK ONLY: the simulated parties hold each other's secrets in one process. A real ceremony
+runs each guardian's rounds on the guardian's own machine.
+"""
+
+from __future__ import annotations
+
+import datetime
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, TypeVar
+
+from evote.board.checkpoint import Checkpoint, cosignature_time
+from evote.board.entry import Entry
+from evote.board.export import export_record
+from evote.board.log import BulletinBoard
+from evote.board.note import parse_note
+from evote.board.record import CHECKPOINTS_FILE, ENTRIES_FILE
+from evote.board.store import MemoryStore
+from evote.board.witness import Witness
+from evote.ceremony import messages
+from evote.ceremony.messages import (
+    Commit,
+    Complaint,
+    GuardianKey,
+    JointKey,
+    KeyCheck,
+    SealedShares,
+    ShareReveal,
+    TransportKey,
+    commitment_hash,
+)
+from evote.ceremony.outcome import CeremonyOutcome, judge, verify_key_check
+from evote.ceremony.rounds import CeremonyRun, post_key_checks, run_ceremony
+from evote.ceremony.script import RoleKind, Script, ScriptError, Step, Value
+from evote.ceremony.transcript import (
+    ExpectationResult,
+    Json,
+    PostedEntry,
+    StepRecord,
+    Transcript,
+    TranscriptBody,
+    WitnessKey,
+)
+from evote.crypto.proofs.chaum_pedersen import verify_decryption_share
+from evote.crypto.proofs.schnorr import verify_coefficient
+from evote.crypto.signing import SigningKey
+from evote.election.ballot import EncryptedBallot
+from evote.election.context import ElectionContext, base_hash
+from evote.election.encrypt import PlaintextBallot, encrypt_ballot
+from evote.election.manifest import Manifest
+from evote.election.outcome import outcome_lines
+from evote.election.tally import (
+    EncryptedTally,
+    GuardianShares,
+    TallyResult,
+    aggregate,
+    combine_counts,
+    target,
+)
+from evote.errors import EvoteError, VerificationError
+from evote.mock.defaults import PRESETS
+from evote.mock.election import Choices, expected_counts, mock_manifest, random_plaintext
+from evote.record import kinds
+from evote.record.ballot_box import BallotBox, BallotRejected, check_proofs, parse_submission
+from evote.record.kinds import CredentialList, PhaseMark
+from evote.verify.runner import verify_record
+
+_BATCH: Final = 64
+RECORD_FILES: Final = (ENTRIES_FILE, CHECKPOINTS_FILE)
+Observed = dict[str, Json]
+T = TypeVar("T")
+
+
+class StepFailed(EvoteError):
+    """A step of a rehearsal could not do what the script says (the message names the step)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """The signed transcript, and where the record was exported (if it was)."""
+
+    transcript: Transcript
+    record: Path | None
+
+    @property
+    def passed(self) -> bool:
+        return self.transcript.body.passed
+
+
+#: Called after each step with its record, for progress output.
+StepReport = Callable[[StepRecord], None]
+
+
+def _no_report(record: StepRecord) -> None:
+    """Report nothing."""
+
+
+class _Rehearsal:
+    """Every simulated party's keys and the state the steps build up."""
+
+    def __init__(self, script: Script, record: Path | None) -> None:
+        self.choices = Choices(None)
+        self.script = script
+        self.settings = script.election
+        self.record_dir = record
+        self.exported: Path | None = None
+        preset = PRESETS.get(self.settings.contests)
+        if preset is None:
+            raise ScriptError(
+                f"election.contests: unknown preset {self.settings.contests!r} "
+                f"(the presets are {', '.join(sorted(PRESETS))})"
+            )
+        self.officials = {
+            role.id: SigningKey.generate() for role in script.of_kind(RoleKind.OFFICIAL)
+        }
+        self.guardian_keys = tuple(SigningKey.generate() for _ in script.guardians)
+        self.authority = SigningKey.generate()
+        self.log_key = SigningKey.generate()
+        self.log_witness_keys = tuple(
+            (f"witness-{i}.ceremony.evote.mock", SigningKey.generate())
+            for i in range(1, self.settings.log_witnesses + 1)
+        )
+        self.manifest: Manifest = mock_manifest(
+            self.settings.name,
+            preset["contests"],
+            ballot_styles=preset.get("ballot_styles"),
+            officials=list(self.officials.values()),
+            official_quorum=self.settings.official_quorum,
+            authority=self.authority,
+            guardians=self.guardian_keys,
+            guardian_quorum=self.settings.guardian_quorum,
+            log_key=self.log_key,
+            witnesses=self.log_witness_keys,
+            witness_quorum=self.settings.log_witness_quorum,
+        )
+        self.election_id = self.manifest.election_id
+        self.board = BulletinBoard(
+            MemoryStore(),
+            self.log_key,
+            self.manifest.log_origin,
+            kinds.entry_rules(self.election_id),
+            self.manifest.witness_keys(),
+        )
+        self.log_witnesses = [
+            Witness(name, key, self.manifest.log_origin, self.log_key.verify_key)
+            for name, key in self.log_witness_keys
+        ]
+        self.ceremony: CeremonyRun | None = None
+        self.held: dict[str, list[bytes]] = {}
+        self.outcome: CeremonyOutcome | None = None
+        self.context: ElectionContext | None = None
+        self.credentials: tuple[SigningKey, ...] = ()
+        self.box: BallotBox | None = None
+        self.cast: dict[int, tuple[EncryptedBallot, PlaintextBallot]] = {}
+        self.tally: EncryptedTally | None = None
+        self.shares: dict[int, GuardianShares] = {}
+
+    # board -----------------------------------------------------------------------------------
+
+    def post(self, kind: str, body: bytes, signers: Sequence[SigningKey]) -> None:
+        self.board.append([Entry.create(kind, self.election_id, body, signers).encoded])
+
+    def post_as_guardian(self, kind: str, body: bytes, guardian: int) -> None:
+        self.post(kind, body, [self.guardian_keys[guardian - 1]])
+
+    def officials_of(self, step: Step) -> list[SigningKey]:
+        return [self.officials[role] for role in step.by if role in self.officials]
+
+    def read_back(self, kind: str, decode: Callable[[bytes], T]) -> list[T]:
+        """Every entry of ``kind`` on the board, decoded: what an observer sees."""
+        found = []
+        for data in self.board.entries(0, self.board.size):
+            entry = Entry.decode(data)
+            if entry.kind == kind:
+                found.append(decode(entry.body))
+        return found
+
+    def cosignatures(self) -> int:
+        """How many of the log's witnesses validly cosigned the newest checkpoint."""
+        note = parse_note(self.board.latest_checkpoint())
+        valid = 0
+        for name, key in self.manifest.witness_keys().items():
+            try:
+                cosignature_time(note, name, key)
+            except EvoteError:
+                continue
+            valid += 1
+        return valid
+
+    def witness_round(self) -> None:
+        """Every log witness checks that the log only grew, then cosigns its newest tree."""
+        now = int(time.time())
+        latest = self.board.latest_checkpoint()
+        size = self.board.size
+        for witness in self.log_witnesses:
+            old = witness.state.size
+            proof = self.board.consistency_proof(old, size)
+            latest = self.board.add_cosignature(
+                size, witness.add_checkpoint(latest, old, proof, now)
+            )
+
+    def require_context(self) -> ElectionContext:
+        if self.context is None:
+            raise StepFailed("the election has no joint key yet")
+        return self.context
+
+    # the key ceremony ------------------------------------------------------------------------
+
+    def _ceremony(self) -> CeremonyRun:
+        """The guardians' rounds, computed once; each message signed and held for its step."""
+        if self.ceremony is None:
+
+            def hold(kind: str, body: bytes, guardian: int) -> None:
+                signed = Entry.create(
+                    kind, self.election_id, body, [self.guardian_keys[guardian - 1]]
+                )
+                self.held.setdefault(kind, []).append(signed.encoded)
+
+            self.ceremony = run_ceremony(self.manifest, hold)
+        return self.ceremony
+
+    def release(self, kind: str) -> int:
+        """Post the held messages of one round; return how many."""
+        self._ceremony()
+        batch = self.held.pop(kind, [])
+        if batch:
+            self.board.append(batch)
+        return len(batch)
+
+    def transport_keys(self, step: Step) -> Observed:
+        self.release(messages.TRANSPORT)
+        return {}
+
+    def commit(self, step: Step) -> Observed:
+        self.release(messages.COMMIT)
+        return {}
+
+    def reveal(self, step: Step) -> Observed:
+        """Post the reveals, then check each against its commitment, and every proof."""
+        self.release(messages.REVEAL)
+        commits = {c.guardian: c for c in self.read_back(messages.COMMIT, Commit.from_tlv)}
+        hashed = base_hash(self.manifest)
+        verified = 0
+        for reveal in self.read_back(messages.REVEAL, GuardianKey.from_tlv):
+            commit = commits.get(reveal.guardian)
+            if commit is None:
+                continue
+            if commitment_hash(hashed, reveal.guardian, reveal.commitments) != commit.digest:
+                continue
+            try:
+                for degree, (point, proof) in enumerate(
+                    zip(reveal.commitments, reveal.proofs, strict=True)
+                ):
+                    verify_coefficient(point, proof, hashed, reveal.guardian, degree)
+            except VerificationError:
+                continue
+            verified += 1
+        return {"verified": verified}
+
+    def seal_shares(self, step: Step) -> Observed:
+        self.release(messages.SHARES)
+        return {}
+
+    def check_and_complain(self, step: Step) -> Observed:
+        complaints = self.release(messages.COMPLAINT)
+        return {"complaints": complaints}
+
+    def answer_complaints(self, step: Step) -> Observed:
+        return {"answers": self.release(messages.SHARE_REVEAL)}
+
+    def judgement(self, step: Step) -> Observed:
+        """Judge from the board alone; it must agree with what the guardians concluded."""
+        run = self._ceremony()
+        if any(self.held.values()):
+            raise StepFailed(f"round messages were never posted: {sorted(self.held)}")
+
+        def by_guardian(
+            kind: str, decode: Callable[[bytes], T], who: Callable[[T], int]
+        ) -> dict[int, T]:
+            return {who(message): message for message in self.read_back(kind, decode)}
+
+        outcome = judge(
+            self.manifest,
+            by_guardian(messages.TRANSPORT, TransportKey.from_tlv, lambda m: m.guardian),
+            by_guardian(messages.COMMIT, Commit.from_tlv, lambda m: m.guardian),
+            by_guardian(messages.REVEAL, GuardianKey.from_tlv, lambda m: m.guardian),
+            by_guardian(messages.SHARES, SealedShares.from_tlv, lambda m: m.guardian),
+            self.read_back(messages.COMPLAINT, Complaint.from_tlv),
+            self.read_back(messages.SHARE_REVEAL, ShareReveal.from_tlv),
+        )
+        if (outcome.qualified, dict(outcome.disqualified)) != (
+            run.outcome.qualified,
+            dict(run.outcome.disqualified),
+        ):
+            raise StepFailed("the board's judgement differs from the guardians' own")
+        self.outcome = outcome
+        observed: Observed = {
+            "qualified": len(outcome.qualified),
+            "disqualified": len(outcome.disqualified),
+            "unfounded-complaints": len(outcome.unfounded_complaints),
+        }
+        if outcome.disqualified:
+            observed["reasons"] = {
+                self.script.guardian_role(i): why for i, why in sorted(outcome.disqualified.items())
+            }
+        return observed
+
+    def joint_key(self, step: Step) -> Observed:
+        if self.outcome is None:
+            raise StepFailed("there is no judgement to finish the ceremony from")
+        context = self.outcome.require_context()
+        for trustee in self._ceremony().trustees:
+            if trustee.key_share is None:
+                raise StepFailed(f"guardian {trustee.index} ended without a key share")
+        joint = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
+        signers = [*self.officials_of(step), *self.guardian_keys]
+        self.post(kinds.JOINT_KEY, joint.to_tlv(), signers)
+        self.context = context
+        return {
+            "signatures": len(signers),
+            "joint-key": context.joint_key.encode().hex(),
+            "extended-hash": context.extended_hash.hex(),
+        }
+
+    def key_checks(self, step: Step) -> Observed:
+        context = self.require_context()
+        post_key_checks(self._ceremony().trustees, context, self.post_as_guardian)
+        verified = 0
+        for check in self.read_back(messages.KEY_CHECK, KeyCheck.from_tlv):
+            try:
+                verify_key_check(check, context)
+            except VerificationError:
+                continue
+            verified += 1
+        return {"verified": verified}
+
+    def key_generation(self, step: Step) -> Observed:
+        for kind in (messages.TRANSPORT, messages.COMMIT, messages.REVEAL, messages.SHARES):
+            self.release(kind)
+        complaints = self.release(messages.COMPLAINT)
+        self.release(messages.SHARE_REVEAL)
+        judged = self.judgement(step)
+        if judged["disqualified"]:
+            raise StepFailed(f"guardians were disqualified: {judged.get('reasons')}")
+        keys = self.joint_key(step)
+        checks = self.key_checks(step)
+        return {
+            "complaints": complaints,
+            "qualified": judged["qualified"],
+            "key-checks": checks["verified"],
+            "joint-key": keys["joint-key"],
+        }
+
+    # the election ----------------------------------------------------------------------------
+
+    def publish_manifest(self, step: Step) -> Observed:
+        self.post(kinds.MANIFEST, self.manifest.to_tlv(), self.officials_of(step))
+        return {"election-id": self.election_id.hex()}
+
+    def witness_checkpoint(self, step: Step) -> Observed:
+        self.witness_round()
+        return {"cosignatures": self.cosignatures()}
+
+    def publish_credentials(self, step: Step) -> Observed:
+        context = self.require_context()
+        self.credentials = tuple(SigningKey.generate() for _ in range(self.settings.voters))
+        listed = CredentialList(
+            tuple(sorted((c.verify_key for c in self.credentials), key=lambda k: k.encode()))
+        )
+        self.post(kinds.CREDENTIALS, listed.to_tlv(), [self.authority])
+        self.box = BallotBox(context, listed.credentials)
+        return {"credentials": len(listed.credentials)}
+
+    def _box(self) -> BallotBox:
+        if self.box is None:
+            raise StepFailed("no credentials were published")
+        return self.box
+
+    def open_election(self, step: Step) -> Observed:
+        self.post(kinds.OPEN, PhaseMark("open", int(time.time())).to_tlv(), self.officials_of(step))
+        self._box().phase = "open"
+        return {}
+
+    def vote(self, step: Step) -> Observed:
+        """Each simulated voter picks at random, encrypts, signs; the box checks and admits."""
+        context, box = self.require_context(), self._box()
+        voters = step.count("voters")
+        styles = [style.id for style in self.manifest.ballot_styles]
+        pending: list[tuple[Entry, EncryptedBallot, PlaintextBallot]] = []
+        ballots = rejected = 0
+        for done, credential in enumerate(self.credentials[:voters], 1):
+            style = styles[self.choices.number(f"voter/{done}/style", len(styles))]
+            plaintext = random_plaintext(self.manifest, style, self.choices, f"voter/{done}")
+            cast = encrypt_ballot(plaintext, context, credential.verify_key, 0)
+            entry = Entry.create(kinds.BALLOT, self.election_id, cast.ballot.to_tlv(), [credential])
+            try:
+                submission = parse_submission(entry.encoded, context)
+                check_proofs(submission, context)
+                box.admit(submission)
+            except BallotRejected:
+                rejected += 1
+            else:
+                pending.append((entry, cast.ballot, plaintext))
+                ballots += 1
+            if len(pending) == _BATCH or (done == voters and pending):
+                first = self.board.append([e.encoded for e, _, _ in pending]).first_index
+                for index, (_, ballot, chosen) in enumerate(pending, first):
+                    self.cast[index] = (ballot, chosen)
+                pending = []
+        return {"ballots": ballots, "rejected": rejected}
+
+    def close_election(self, step: Step) -> Observed:
+        self.post(
+            kinds.CLOSE, PhaseMark("close", int(time.time())).to_tlv(), self.officials_of(step)
+        )
+        self._box().phase = "closed"
+        self.witness_round()
+        return {"cosignatures": self.cosignatures()}
+
+    def post_tally(self, step: Step) -> Observed:
+        """Every voter cast one ballot, so every ballot counts; sum them and post the tally."""
+        counted = tuple(sorted(self.cast))
+        totals = aggregate(self.manifest, (self.cast[i][0] for i in counted))
+        self.tally = EncryptedTally(counted, totals)
+        self.post(kinds.TALLY, self.tally.to_tlv(), self.officials_of(step))
+        return {"counted": len(counted)}
+
+    def decrypt(self, step: Step) -> Observed:
+        """The present guardians post shares with proofs; each is then checked from the board."""
+        context = self.require_context()
+        if self.tally is None:
+            raise StepFailed("there is no tally to decrypt")
+        trustees = self._ceremony().trustees
+        guardians = {role.id for role in self.script.guardians}
+        present = [self.script.guardian_index(r) for r in step.by if r in guardians]
+        for guardian in present:
+            shares = trustees[guardian - 1].decrypt_tally(context, self.tally.totals)
+            self.post_as_guardian(kinds.DECRYPTION_SHARE, shares.to_tlv(), guardian)
+        verified = 0
+        posted = self.read_back(
+            kinds.DECRYPTION_SHARE, lambda body: GuardianShares.from_tlv(body, self.manifest)
+        )
+        for entry in posted:
+            try:
+                for part, ciphertexts in self.tally.totals.items():
+                    for option, ciphertext in enumerate(ciphertexts):
+                        verify_decryption_share(
+                            ciphertext,
+                            entry.shares[part][option],
+                            context.verification_key(entry.guardian),
+                            target(context, part, option),
+                        )
+            except VerificationError:
+                continue
+            self.shares[entry.guardian] = entry
+            verified += 1
+        silent = sorted(set(range(1, len(self.guardian_keys) + 1)) - {e.guardian for e in posted})
+        return {
+            "verified": verified,
+            "absent": [self.script.guardian_role(g) for g in silent],
+        }
+
+    def post_result(self, step: Step) -> Observed:
+        """Combine the verified shares, find each count, check it against the voters' choices."""
+        if self.tally is None or not self.shares:
+            raise StepFailed("there are no verified decryption shares to combine")
+        bound = len(self.tally.counted)
+        counts = combine_counts(
+            self.tally.totals, self.shares, self.settings.guardian_quorum, bound
+        )
+        lines = outcome_lines(
+            self.manifest, counts, registered=len(self.credentials), participants=bound
+        )
+        guardians = tuple(sorted(self.shares))
+        self.post(
+            kinds.RESULT, TallyResult(guardians, counts, lines).to_tlv(), self.officials_of(step)
+        )
+        return {
+            "guardians": [self.script.guardian_role(g) for g in guardians],
+            "matches-voters": counts == self._truth(),
+            "outcome": list(lines),
+        }
+
+    def _truth(self) -> dict[str, tuple[int, ...]]:
+        """What the simulated voters chose, summed: the ground truth the result must equal."""
+        return expected_counts(self.manifest, (plaintext for _, plaintext in self.cast.values()))
+
+    def verify(self, step: Step) -> Observed:
+        """Export the board, then run the independent verifier on the record."""
+        if self.record_dir is not None:
+            export_record(self.board, self.record_dir)
+            self.exported = self.record_dir
+            return self._verdict(self.record_dir)
+        with tempfile.TemporaryDirectory(prefix="evote-ceremony-") as holder:
+            directory = Path(holder) / "record"
+            export_record(self.board, directory)
+            return self._verdict(directory)
+
+    def _verdict(self, directory: Path) -> Observed:
+        report = verify_record(directory, election_id=self.election_id)
+        failed = [check for check in report.checks if check.status != "pass"]
+        observed: Observed = {
+            "verdict": "pass" if report.passed else "fail",
+            "failed-checks": sum(check.status == "fail" for check in failed),
+        }
+        if failed:
+            observed["problems"] = [
+                f"{check.number}. {check.name} ({check.status}): "
+                + (check.failures[0].message if check.failures else check.skipped_because or "")
+                for check in failed
+            ]
+        return observed
+
+
+def _handlers(rehearsal: _Rehearsal) -> dict[str, Callable[[Step], Observed]]:
+    return {
+        "publish-manifest": rehearsal.publish_manifest,
+        "transport-keys": rehearsal.transport_keys,
+        "commit": rehearsal.commit,
+        "reveal": rehearsal.reveal,
+        "seal-shares": rehearsal.seal_shares,
+        "check-and-complain": rehearsal.check_and_complain,
+        "answer-complaints": rehearsal.answer_complaints,
+        "judge": rehearsal.judgement,
+        "joint-key": rehearsal.joint_key,
+        "key-checks": rehearsal.key_checks,
+        "key-generation": rehearsal.key_generation,
+        "publish-credentials": rehearsal.publish_credentials,
+        "open": rehearsal.open_election,
+        "vote": rehearsal.vote,
+        "close": rehearsal.close_election,
+        "tally": rehearsal.post_tally,
+        "decrypt": rehearsal.decrypt,
+        "result": rehearsal.post_result,
+        "verify-record": rehearsal.verify,
+        "witness-checkpoint": rehearsal.witness_checkpoint,
+    }
+
+
+def _json(value: Value) -> Json:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _params(step: Step) -> dict[str, Json]:
+    return {name: _json(value) for name, value in step.params.items()}
+
+
+def _not_run(step: Step) -> StepRecord:
+    return StepRecord(
+        step.number,
+        step.title,
+        step.action,
+        step.by,
+        step.rehearsal_only,
+        _params(step),
+        step.checks,
+        step.signs,
+        "not run",
+    )
+
+
+def _run_step(rehearsal: _Rehearsal, step: Step) -> StepRecord:
+    """Run one step, observe, compare with its expectations, and note what it posted."""
+    board = rehearsal.board
+    before = board.size
+    error = None
+    observed: Observed = {}
+    try:
+        observed = _handlers(rehearsal)[step.action](step)
+    except EvoteError as failure:
+        error = f"{step.label}: {failure}"
+    posted = [Entry.decode(data) for data in board.entries(before, board.size)]
+    observed = {"entries": len(posted), **observed}
+    expectations = tuple(
+        ExpectationResult(e.name, _json(e.value), observed.get(e.name)) for e in step.expect
+    )
+    unmet = [e for e in expectations if not e.met]
+    if error is None and unmet:
+        error = f"{step.label}: " + "; ".join(
+            f"expected {e.name} {e.expected!r}, observed {e.observed!r}" for e in unmet
+        )
+    size = root = None
+    if board.size:
+        checkpoint = Checkpoint.parse(parse_note(board.latest_checkpoint()).body)
+        size, root = checkpoint.size, checkpoint.root.hex()
+    return StepRecord(
+        step.number,
+        step.title,
+        step.action,
+        step.by,
+        step.rehearsal_only,
+        _params(step),
+        step.checks,
+        step.signs,
+        "failed" if error is not None else "passed",
+        expectations=expectations,
+        observed=observed,
+        error=error,
+        entries=tuple(
+            PostedEntry(index, entry.kind, entry.tracking_code.hex())
+            for index, entry in enumerate(posted, before)
+        ),
+        checkpoint_size=size,
+        checkpoint_root=root,
+    )
+
+
+def run_script(
+    script: Script,
+    *,
+    script_file: str,
+    record: Path | None = None,
+    report: StepReport = _no_report,
+) -> RunResult:
+    """Rehearse ``script`` step by step; the witnesses sign the transcript at the end.
+
+    The run stops at the first failed step. ``record`` is where the board is exported (by a
+    ``verify-record`` step, or at the end otherwise); it must not hold a record yet.
+    """
+    if record is not None and any((record / name).exists() for name in RECORD_FILES):
+        raise ScriptError(f"{record} already holds a record; choose a new directory")
+    rehearsal = _Rehearsal(script, record)
+    records: list[StepRecord] = []
+    failure: str | None = None
+    for step in script.steps:
+        if failure is not None:
+            records.append(_not_run(step))
+            continue
+        done = _run_step(rehearsal, step)
+        records.append(done)
+        report(done)
+        failure = done.error
+    if record is not None and rehearsal.exported is None and rehearsal.board.size:
+        export_record(rehearsal.board, record)
+        rehearsal.exported = record
+    signers = [(role, SigningKey.generate()) for role in script.sign_off.by]
+    body = TranscriptBody(
+        script_title=script.title,
+        script_file=script_file,
+        script_sha256=script.sha256.hex(),
+        date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        election_name=script.election.name,
+        election_id=rehearsal.election_id.hex(),
+        witnesses=tuple(
+            WitnessKey(role, script.role(role).name, key.verify_key) for role, key in signers
+        ),
+        statement=script.sign_off.statement,
+        steps=tuple(records),
+        final_checkpoint=rehearsal.board.latest_checkpoint() if rehearsal.board.size else None,
+        outcome="failed" if failure is not None else "passed",
+        failure=failure,
+    )
+    return RunResult(Transcript.sign(body, signers), rehearsal.exported)

@@ -1,0 +1,309 @@
+"""`evote ceremony run` and `evote ceremony verify-transcript` on the shipped scripts.
+
+Both scripts are rehearsed through the command line, their transcripts verify (the tally's
+also against its exported record), an altered transcript does not, and a script whose
+expectation is not met fails at the step it names.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from evote.ceremony import messages
+from evote.ceremony.messages import SealedShares
+from evote.ceremony.rounds import CeremonyRun, Message, Post, Tamper, run_ceremony
+from evote.ceremony.script import parse_script
+from evote.ceremony.transcript import Transcript, transcript_digest
+from evote.cli import main
+from evote.crypto.signing import SigningKey
+from evote.election.manifest import Manifest
+from evote.errors import CeremonyError
+from evote.mock import ceremony_run
+from evote.mock.ceremony_run import run_script
+from evote.verify.runner import verify_record
+
+CEREMONIES = Path(__file__).resolve().parents[2] / "ceremonies"
+KEY_GENERATION = CEREMONIES / "key-generation-5-of-3.yaml"
+TALLY = CEREMONIES / "tally-decryption-2-absent.yaml"
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    result: Result
+    transcript: Path
+    record: Path
+
+    def document(self) -> dict[str, Any]:
+        data = json.loads(self.transcript.read_text(encoding="utf-8"))
+        assert isinstance(data, dict)
+        return data
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def said(result: Result) -> str:
+    """Standard output with rich's line wrapping undone."""
+    return " ".join(result.stdout.split())
+
+
+def rehearse(script: Path, directory: Path) -> Rehearsal:
+    transcript, record = directory / "transcript.json", directory / "record"
+    result = invoke(
+        "ceremony", "run", str(script), "--transcript", str(transcript), "--record", str(record)
+    )
+    return Rehearsal(result, transcript, record)
+
+
+@pytest.fixture(scope="module")
+def key_generation(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
+    return rehearse(KEY_GENERATION, tmp_path_factory.mktemp("key-generation"))
+
+
+@pytest.fixture(scope="module")
+def tally(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
+    return rehearse(TALLY, tmp_path_factory.mktemp("tally"))
+
+
+def write(document: dict[str, Any], path: Path) -> Path:
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+# --- the shipped scripts ---------------------------------------------------------------------
+
+
+def test_key_generation_runs_and_its_transcript_verifies(key_generation: Rehearsal) -> None:
+    assert key_generation.result.exit_code == 0, key_generation.result.output
+    assert "CEREMONY PASSED: 11 steps" in said(key_generation.result)
+    verified = invoke(
+        "ceremony", "verify-transcript", str(key_generation.transcript), "--record",
+        str(key_generation.record),
+    )  # fmt: skip
+    assert verified.exit_code == 0, verified.output
+    assert "VERIFIED" in said(verified)
+    assert "matches the record" in said(verified)
+
+
+def test_key_generation_transcript_lists_every_round(key_generation: Rehearsal) -> None:
+    transcript = Transcript.from_json_text(key_generation.transcript.read_text(encoding="utf-8"))
+    steps = transcript.body.steps
+    assert all(step.status == "passed" for step in steps)
+    kinds = [entry.kind for step in steps for entry in step.entries]
+    assert kinds == [
+        "manifest",
+        *["ceremony-transport"] * 5,
+        *["ceremony-commit"] * 5,
+        *["guardian-key"] * 5,
+        *["ceremony-shares"] * 5,
+        "joint-key",
+        *["key-check"] * 5,
+    ]
+    indices = [entry.index for step in steps for entry in step.entries]
+    assert indices == list(range(len(indices)))
+    assert steps[5].observed["complaints"] == 0
+    assert steps[9].observed["verified"] == 5
+    assert [w.role for w in transcript.body.witnesses] == ["witness-1", "witness-2"]
+    assert transcript.body.final_checkpoint is not None
+    assert transcript.body.final_checkpoint.count("witness-") == 3  # cosigned in step 11
+
+
+def test_tally_decrypts_without_guardians_2_and_5_and_the_record_verifies(
+    tally: Rehearsal,
+) -> None:
+    assert tally.result.exit_code == 0, tally.result.output
+    transcript = Transcript.from_json_text(tally.transcript.read_text(encoding="utf-8"))
+    steps = {step.action: step for step in transcript.body.steps}
+    decrypt, result = steps["decrypt"], steps["result"]
+    assert decrypt.observed["absent"] == ["guardian-2", "guardian-5"]
+    assert [entry.kind for entry in decrypt.entries] == ["decryption-share"] * 3
+    assert result.observed["guardians"] == ["guardian-1", "guardian-3", "guardian-4"]
+    assert result.observed["matches-voters"] is True
+    assert steps["verify-record"].observed["verdict"] == "pass"
+    # The exported record passes the independent verifier again, with the election id.
+    report = verify_record(tally.record, election_id=bytes.fromhex(transcript.body.election_id))
+    assert report.passed, report.failed_checks()
+
+
+def test_tally_transcript_verifies_against_its_record(tally: Rehearsal) -> None:
+    verified = invoke(
+        "ceremony", "verify-transcript", str(tally.transcript), "--record", str(tally.record)
+    )
+    assert verified.exit_code == 0, verified.output
+    assert "VERIFIED" in said(verified)
+
+
+def test_a_transcript_does_not_match_another_ceremony_record(
+    key_generation: Rehearsal, tally: Rehearsal
+) -> None:
+    verified = invoke(
+        "ceremony", "verify-transcript", str(key_generation.transcript), "--record",
+        str(tally.record),
+    )  # fmt: skip
+    assert verified.exit_code == 1
+    assert "FAILED" in said(verified)
+
+
+# --- tampering -------------------------------------------------------------------------------
+
+
+def test_an_altered_transcript_fails(key_generation: Rehearsal, tmp_path: Path) -> None:
+    document = key_generation.document()
+    entry = document["transcript"]["steps"][3]["entries"][0]
+    entry["tracking_code"] = "00" * 32
+    verified = invoke("ceremony", "verify-transcript", str(write(document, tmp_path / "t.json")))
+    assert verified.exit_code == 1
+    assert "the digest does not match the transcript" in said(verified)
+    assert "witness-1's signature does not verify" in said(verified)
+
+
+def test_an_altered_digest_breaks_the_signatures(key_generation: Rehearsal, tmp_path: Path) -> None:
+    document = key_generation.document()
+    document["transcript"]["steps"][0]["title"] = "Publish another manifest"
+    transcript = Transcript.from_json_text(json.dumps(document))
+    document["digest"] = transcript_digest(transcript.raw).hex()  # consistent, but unsigned
+    verified = invoke("ceremony", "verify-transcript", str(write(document, tmp_path / "t.json")))
+    assert verified.exit_code == 1
+    assert "digest does not match" not in said(verified)
+    assert "signature does not verify" in said(verified)
+
+
+def test_a_missing_signature_fails(key_generation: Rehearsal, tmp_path: Path) -> None:
+    document = key_generation.document()
+    document["signatures"] = document["signatures"][:1]
+    verified = invoke("ceremony", "verify-transcript", str(write(document, tmp_path / "t.json")))
+    assert verified.exit_code == 1
+    assert "witness-2 did not sign" in said(verified)
+
+
+def test_a_pinned_witness_key_must_match(key_generation: Rehearsal) -> None:
+    document = key_generation.document()
+    actual = document["transcript"]["witnesses"][0]["key"]
+    other = SigningKey.generate().verify_key.encode().hex()
+    path = str(key_generation.transcript)
+    good = invoke("ceremony", "verify-transcript", path, "--witness-key", f"witness-1={actual}")
+    assert good.exit_code == 0, good.output
+    bad = invoke("ceremony", "verify-transcript", path, "--witness-key", f"witness-1={other}")
+    assert bad.exit_code == 1
+    assert "witness-1's key in the transcript is not the pinned key" in said(bad)
+
+
+def test_a_transcript_whose_statuses_were_edited_is_refused(
+    key_generation: Rehearsal, tmp_path: Path
+) -> None:
+    document = key_generation.document()
+    expectation = document["transcript"]["steps"][5]["expectations"][1]
+    expectation["observed"] = 2  # a complaint hidden behind "met": true
+    verified = invoke("ceremony", "verify-transcript", str(write(document, tmp_path / "t.json")))
+    assert verified.exit_code == 1
+    assert "met contradicts its expected and observed values" in verified.output
+
+
+# --- a failing expectation -------------------------------------------------------------------
+
+
+def failing_script(tmp_path: Path) -> Path:
+    """The key generation script, but expecting one complaint where there are none."""
+    document = yaml.safe_load(KEY_GENERATION.read_text(encoding="utf-8"))
+    document["steps"][5]["expect"]["complaints"] = 1
+    path = tmp_path / "expects-a-complaint.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def test_an_unmet_expectation_fails_the_run_naming_the_step(tmp_path: Path) -> None:
+    transcript = tmp_path / "failed.json"
+    result = invoke(
+        "ceremony", "run", str(failing_script(tmp_path)), "--transcript", str(transcript)
+    )
+    assert result.exit_code == 1
+    output = said(result)
+    assert (
+        "step 6 (Round 4: check shares, complain; check-and-complain): expected complaints 1, "
+        "observed 0" in output
+    )
+    assert "CEREMONY FAILED" in output
+    parsed = Transcript.from_json_text(transcript.read_text(encoding="utf-8"))
+    assert [step.status for step in parsed.body.steps] == ["passed"] * 5 + ["failed"] + [
+        "not run"
+    ] * 5
+    # The transcript of a failed rehearsal is still signed, and says that it failed.
+    parsed.verify()
+    verified = invoke("ceremony", "verify-transcript", str(transcript))
+    assert verified.exit_code == 1
+    assert "authentic, but the ceremony failed" in said(verified)
+
+
+def test_a_cheating_guardian_fails_the_step_that_expects_no_complaints(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Guardian 2 seals a damaged share to guardian 4 (the rounds' tamper hook): guardian 4
+    complains in round 4, so the step expecting no complaints fails and the run stops."""
+
+    def damaged(kind: str, guardian: int, message: Message) -> Message:
+        if kind == messages.SHARES and guardian == 2 and isinstance(message, SealedShares):
+            return SealedShares(
+                2,
+                tuple(
+                    (to, bytes([box[0] ^ 1]) + box[1:] if to == 4 else box)
+                    for to, box in message.sealed
+                ),
+            )
+        return message
+
+    def cheating(manifest: Manifest, post: Post, tamper: Tamper = damaged) -> CeremonyRun:
+        return run_ceremony(manifest, post, damaged)
+
+    monkeypatch.setattr(ceremony_run, "run_ceremony", cheating)
+    script = parse_script(KEY_GENERATION.read_text(encoding="utf-8"))
+    run = run_script(script, script_file=KEY_GENERATION.name)
+    assert not run.passed
+    steps = run.transcript.body.steps
+    assert steps[5].status == "failed"
+    assert steps[5].observed["complaints"] == 1
+    assert [entry.kind for entry in steps[5].entries] == ["ceremony-complaint"]
+    assert run.transcript.body.failure == (
+        "step 6 (Round 4: check shares, complain; check-and-complain): "
+        "expected entries 0, observed 1; expected complaints 0, observed 1"
+    )
+    assert all(step.status == "not run" for step in steps[6:])
+    run.transcript.verify()
+
+
+def test_an_error_in_a_step_is_reported_as_that_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise CeremonyError("guardian 3 has no key share yet")
+
+    monkeypatch.setattr(ceremony_run, "post_key_checks", refuse)
+    script = parse_script(KEY_GENERATION.read_text(encoding="utf-8"))
+    run = run_script(script, script_file=KEY_GENERATION.name)
+    body = run.transcript.body
+    assert body.failure == "step 10 (Key checks; key-checks): guardian 3 has no key share yet"
+    assert [step.status for step in body.steps[9:]] == ["failed", "not run"]
+    assert body.steps[9].entries == ()
+
+
+def test_a_script_error_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    document = yaml.safe_load(KEY_GENERATION.read_text(encoding="utf-8"))
+    document["steps"][3]["action"] = "reveal-everything"
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    result = CliRunner().invoke(main, ["ceremony", "run", str(path)])
+    assert result.exit_code == 1
+    assert "step 4 (Round 2: reveal; reveal-everything): unknown action" in result.output
+
+
+def test_an_existing_record_directory_is_refused(key_generation: Rehearsal) -> None:
+    result = CliRunner().invoke(
+        main, ["ceremony", "run", str(KEY_GENERATION), "--record", str(key_generation.record)]
+    )
+    assert result.exit_code == 1
+    assert "already holds a record" in result.output

@@ -1,0 +1,759 @@
+"""`evote guardian`: a whole key ceremony and decryption driven only through the command line.
+
+Three guardians (quorum 2) each keep a passphrase-sealed key file and exchange entry files
+through per-round directories, as an air-gapped laptop and a USB stick would: each round's
+inbox holds only the files of the round before. The test plays the officials and the board
+around them (manifest, joint key with every signature, credentials, ballots, close, tally,
+result), so the record the guardians answer is a real one, and the verifier passes it at the
+end. Then every refusal: wrong passphrase, wrong election, out-of-order steps, an entry from a
+non-guardian, decrypting before the close, a tally that is not the real one, a second tally.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from evote.board.entry import ENVELOPE_TAG, Entry, signed_message
+from evote.board.export import export_record
+from evote.board.log import BulletinBoard
+from evote.board.store import MemoryStore
+from evote.board.witness import Witness
+from evote.ceremony.messages import Commit, GuardianKey
+from evote.cli import main
+from evote.crypto import dlog, encoding, threshold
+from evote.crypto.signing import SigningKey
+from evote.election.ballot import EncryptedBallot
+from evote.election.context import ElectionContext
+from evote.election.encrypt import PlaintextBallot, encrypt_ballot
+from evote.election.manifest import Manifest
+from evote.election.outcome import outcome_lines
+from evote.election.tally import EncryptedTally, GuardianShares, TallyResult, aggregate
+from evote.mock.defaults import REFERENCE_CONTESTS
+from evote.record import kinds
+from evote.record.kinds import CredentialList, PhaseMark
+
+PASSPHRASE = "a guardian's long passphrase"  # noqa: S105 - a test passphrase
+ENV = {"EVOTE_PASSPHRASE": PASSPHRASE}
+GUARDIANS = (1, 2, 3)
+QUORUM = 2
+ROUNDS = 7
+WITNESS = "witness.guardian-test"
+#: Voter i's choices: (referendum, head, council), and whether it votes again.
+CHOICES = [
+    ({"referendum": ["yes"], "head": ["koval"], "council": ["moroz", "lysenko"]}, None),
+    ({"referendum": ["no"], "head": ["koval"], "council": ["moroz"]}, None),
+    (
+        {"referendum": ["no"], "head": ["melnyk"], "council": []},
+        {"referendum": ["yes"], "head": ["bondar"], "council": ["kravets", "moroz", "rudenko"]},
+    ),
+]
+
+
+def guardian(*args: object, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, ["guardian", *map(str, args)], env=ENV if env is None else env)
+
+
+def ok(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def refused(result: Result, message: str) -> str:
+    assert result.exit_code == 1, result.output
+    assert message in result.output, result.output
+    return result.output
+
+
+def hex_key(key: SigningKey) -> str:
+    return key.verify_key.encode().hex()
+
+
+def entry_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.entry"))
+
+
+# --- the officials, the board and the voters around the guardians --------------------------------
+
+
+class Board:
+    """The officials' side: keys, the manifest, the board, one witness."""
+
+    def __init__(self, guardian_keys: Sequence[str], name: str = "Guardian CLI election") -> None:
+        self.officials = (SigningKey.generate(), SigningKey.generate())
+        self.authority = SigningKey.generate()
+        self.log_key = SigningKey.generate()
+        self.witness_key = SigningKey.generate()
+        self.manifest = Manifest.from_mapping(
+            {
+                "name": name,
+                "contests": REFERENCE_CONTESTS,
+                "officials": {"keys": [hex_key(k) for k in self.officials], "quorum": 2},
+                "credential_authority": hex_key(self.authority),
+                "guardians": {"keys": list(guardian_keys), "quorum": QUORUM},
+                "log": {"origin": "guardian-test/log", "key": hex_key(self.log_key)},
+                "witnesses": {"keys": {WITNESS: hex_key(self.witness_key)}, "quorum": 1},
+            }
+        )
+        self.entries: list[bytes] = []
+        self.board = self._new_board()
+
+    @property
+    def election_id(self) -> bytes:
+        return self.manifest.election_id
+
+    def _new_board(self) -> BulletinBoard:
+        self.witness = Witness(
+            WITNESS, self.witness_key, self.manifest.log_origin, self.log_key.verify_key
+        )
+        return BulletinBoard(
+            MemoryStore(),
+            self.log_key,
+            self.manifest.log_origin,
+            kinds.entry_rules(self.election_id),
+            self.manifest.witness_keys(),
+        )
+
+    def fork(self, size: int) -> Board:
+        """Another board that holds this board's first ``size`` entries (an equivocating log)."""
+        other = Board.__new__(Board)
+        other.__dict__.update(self.__dict__)
+        other.entries = []
+        other.board = other._new_board()
+        for data in self.entries[:size]:
+            other.append(data)
+        return other
+
+    def append(self, data: bytes) -> int:
+        self.entries.append(data)
+        return self.board.append([data]).first_index
+
+    def post(self, kind: str, body: bytes, signers: Sequence[SigningKey]) -> int:
+        return self.append(Entry.create(kind, self.election_id, body, signers).encoded)
+
+    def official(self, kind: str, body: bytes) -> int:
+        return self.post(kind, body, self.officials)
+
+    def append_files(self, directory: Path) -> None:
+        for path in entry_files(directory):
+            self.append(path.read_bytes())
+
+    def joint_key(self, acknowledgements: Path) -> None:
+        """One joint-key entry: the officials sign the body every guardian acknowledged."""
+        acks = [Entry.decode(path.read_bytes()) for path in entry_files(acknowledgements)]
+        bodies = {ack.body for ack in acks}
+        assert len(bodies) == 1
+        body = bodies.pop()
+        message = signed_message(kinds.JOINT_KEY, self.election_id, body)
+        signatures: list[encoding.Value] = [
+            [key.verify_key.encode(), key.sign(message)] for key in self.officials
+        ]
+        signatures += [[s.signer.encode(), s.signature] for ack in acks for s in ack.signatures]
+        envelope: list[encoding.Value] = [
+            ENVELOPE_TAG,
+            kinds.JOINT_KEY,
+            self.election_id,
+            body,
+            signatures,
+        ]
+        self.append(encoding.encode(envelope))
+
+    def witness_round(self, now: int) -> None:
+        latest, size = self.board.latest_checkpoint(), self.board.size
+        old = self.witness.state.size
+        signature = self.witness.add_checkpoint(
+            latest, old, self.board.consistency_proof(old, size), now
+        )
+        self.board.add_cosignature(size, signature)
+
+    def export(self, directory: Path) -> Path:
+        export_record(self.board, directory)
+        return directory
+
+    def context(self, reveals: Path) -> ElectionContext:
+        keys = sorted(
+            (GuardianKey.from_tlv(Entry.decode(p.read_bytes()).body) for p in entry_files(reveals)),
+            key=lambda key: key.guardian,
+        )
+        return ElectionContext.create(self.manifest, [key.commitments for key in keys])
+
+
+def vote(
+    board: Board, context: ElectionContext, voters: Sequence[SigningKey], revote: bool
+) -> None:
+    """Every voter casts its first choice; the last one votes again if ``revote``."""
+    style = board.manifest.ballot_styles[0].id
+    for voter, (first, second) in zip(voters, CHOICES, strict=True):
+        rounds = [first] if second is None or not revote else [first, second]
+        for sequence, choices in enumerate(rounds):
+            plaintext = PlaintextBallot.from_choices(board.manifest, style, choices)
+            ballot = encrypt_ballot(plaintext, context, voter.verify_key, sequence).ballot
+            board.post(kinds.BALLOT, ballot.to_tlv(), [voter])
+
+
+def tally(
+    board: Board, only: Sequence[int] | None = None, summed: Sequence[int] | None = None
+) -> EncryptedTally:
+    """The officials' tally: each credential's last ballot (or only the given entries), with
+    the sums of those ballots (or of the ``summed`` ones)."""
+    last: dict[bytes, int] = {}
+    for index, data in enumerate(board.entries):
+        entry = Entry.decode(data)
+        if entry.kind == kinds.BALLOT:
+            last[entry.signers[0].encode()] = index
+    counted = tuple(sorted(last.values())) if only is None else tuple(only)
+    ballots = [
+        EncryptedBallot.from_tlv(Entry.decode(board.entries[i]).body, board.manifest)
+        for i in (counted if summed is None else summed)
+    ]
+    body = EncryptedTally(counted, aggregate(board.manifest, ballots))
+    board.official(kinds.TALLY, body.to_tlv())
+    return body
+
+
+def close(board: Board, *, witnessed: bool = True) -> None:
+    board.official(kinds.CLOSE, PhaseMark("close", 1_700_003_600).to_tlv())
+    if witnessed:
+        board.witness_round(1_700_003_600)
+
+
+# --- the whole run -------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    root: Path
+    board: Board
+    manifest_file: Path
+    other_manifest_file: Path
+    exchange: list[Path]
+    snapshots: dict[str, Path]
+    open_record: Path
+    tallied_record: Path
+    final_record: Path
+    forked_record: Path
+    refused_records: dict[str, Path]
+    outputs: dict[str, str]
+    counts: dict[str, tuple[int, ...]]
+
+    def key(self, guardian: int) -> Path:
+        return self.root / f"g{guardian}.key"
+
+
+def _round(run_root: Path, number: int, manifest: Path, inbox: Path | None) -> Path:
+    outbox = run_root / f"round-{number}"
+    for g in GUARDIANS:
+        args: list[object] = ["round", "--key-file", run_root / f"g{g}.key"]
+        args += ["--manifest", manifest, "--outbox", outbox]
+        if inbox is not None:
+            args += ["--inbox", inbox]
+        ok(guardian(*args))
+    return outbox
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    root = tmp_path_factory.mktemp("guardians")
+    snapshots = root / "snapshots"
+    snapshots.mkdir()
+    outputs: dict[str, str] = {}
+    public_keys = []
+    for g in GUARDIANS:
+        text = ok(guardian("identity", "--key-file", root / f"g{g}.key", "--kdf", "interactive"))
+        public_keys.append(text.split()[2])
+    board = Board(public_keys)
+    manifest_file = root / "manifest.yaml"
+    manifest_file.write_text(yaml.safe_dump(board.manifest.to_mapping()), encoding="utf-8")
+    other = Board(public_keys, name="Another election")
+    other_manifest_file = root / "other.yaml"
+    other_manifest_file.write_text(yaml.safe_dump(other.manifest.to_mapping()), encoding="utf-8")
+    board.official(kinds.MANIFEST, board.manifest.to_tlv())
+
+    for g in GUARDIANS:
+        outputs[f"join-{g}"] = ok(
+            guardian("join", "--key-file", root / f"g{g}.key", "--manifest", manifest_file)
+        )
+    shutil.copy(root / "g1.key", snapshots / "joined.key")
+    exchange: list[Path] = []
+    inbox = None
+    for number in range(ROUNDS):
+        inbox = _round(root, number, manifest_file, inbox)
+        exchange.append(inbox)
+        if number == 0:
+            shutil.copy(root / "g1.key", snapshots / "transport.key")
+        if number < 4:  # transport, commit, reveal, shares: on the board in phase order
+            board.append_files(inbox)
+    shutil.copy(root / "g1.key", snapshots / "finished.key")
+    board.joint_key(exchange[6])
+    checks = root / "key-checks"
+    for g in GUARDIANS:
+        ok(guardian("key-check", "--key-file", root / f"g{g}.key", "--outbox", checks))
+    board.append_files(checks)
+
+    context = board.context(exchange[2])
+    voters = [SigningKey.generate() for _ in CHOICES]
+    credentials = CredentialList(
+        tuple(sorted((v.verify_key for v in voters), key=lambda k: k.encode()))
+    )
+    board.post(kinds.CREDENTIALS, credentials.to_tlv(), [board.authority])
+    opened_at = board.official(kinds.OPEN, PhaseMark("open", 1_700_000_000).to_tlv())
+    board.witness_round(1_700_000_000)
+    fork = board.fork(opened_at + 1)
+    vote(board, context, voters, revote=True)
+    open_record = board.export(root / "open-record")
+    close(board)
+    closed_size = board.board.size
+    posted_tally = tally(board)
+    tallied_record = board.export(root / "tallied-record")
+
+    refused_records = {}
+    bad = board.fork(closed_size)
+    bad.witness_round(1_700_003_600)
+    tally(bad, only=posted_tally.counted[:1])
+    refused_records["one ballot"] = bad.export(root / "one-ballot-record")
+    bad = board.fork(closed_size)
+    bad.witness_round(1_700_003_600)
+    tally(bad, summed=posted_tally.counted[:2])
+    refused_records["wrong sums"] = bad.export(root / "wrong-sums-record")
+    bad = board.fork(closed_size - 1)  # the close again, never cosigned by the witness
+    close(bad, witnessed=False)
+    tally(bad)
+    refused_records["unwitnessed"] = bad.export(root / "unwitnessed-record")
+    bad = board.fork(opened_at + 1)
+    rogue = SigningKey.generate()  # not on the credential list
+    vote(bad, context, [*voters[:2], rogue], revote=False)
+    close(bad)
+    tally(bad)
+    refused_records["unlisted credential"] = bad.export(root / "rogue-record")
+
+    vote(fork, context, voters, revote=False)
+    close(fork)
+    tally(fork)
+    forked_record = fork.export(root / "forked-record")
+
+    shares_dir = root / "decryption-shares"
+    for g in (1, 3):
+        outputs[f"decrypt-{g}"] = ok(
+            guardian(
+                "decrypt",
+                "--key-file",
+                root / f"g{g}.key",
+                "--record",
+                tallied_record,
+                "--outbox",
+                shares_dir,
+            )
+        )
+    board.append_files(shares_dir)
+    shares = {
+        body.guardian: body
+        for body in (
+            GuardianShares.from_tlv(Entry.decode(p.read_bytes()).body, board.manifest)
+            for p in entry_files(shares_dir)
+        )
+    }
+    counted = len(posted_tally.counted)
+    counts = {}
+    for part, ciphertexts in posted_tally.totals.items():
+        values = []
+        for option, ciphertext in enumerate(ciphertexts):
+            points = {g: s.shares[part][option].share for g, s in shares.items()}
+            if ciphertext.alpha.is_identity():
+                values.append(dlog.discrete_log(ciphertext.beta, counted))
+            else:
+                combined = threshold.combine_shares(points, QUORUM)
+                values.append(dlog.discrete_log(ciphertext.beta - combined, counted))
+        counts[part] = tuple(values)
+    lines = outcome_lines(board.manifest, counts, registered=len(voters), participants=counted)
+    board.official(kinds.RESULT, TallyResult(tuple(sorted(shares)), counts, lines).to_tlv())
+    board.witness_round(1_700_007_200)
+    final_record = board.export(root / "final-record")
+    return Run(
+        root,
+        board,
+        manifest_file,
+        other_manifest_file,
+        exchange,
+        {path.stem: path for path in snapshots.iterdir()},
+        open_record,
+        tallied_record,
+        final_record,
+        forked_record,
+        refused_records,
+        outputs,
+        counts,
+    )
+
+
+def copy_key(run: Run, snapshot: str, tmp_path: Path) -> tuple[Path, bytes]:
+    target = tmp_path / f"{snapshot}.key"
+    shutil.copy(run.snapshots[snapshot], target)
+    return target, target.read_bytes()
+
+
+# --- the whole ceremony and election -------------------------------------------------------------
+
+
+def test_every_guardian_joins_by_its_identity_key(run: Run) -> None:
+    for g in GUARDIANS:
+        assert f"as guardian {g} of 3 (quorum 2)" in run.outputs[f"join-{g}"]
+        assert run.board.manifest.election_id.hex() in run.outputs[f"join-{g}"]
+
+
+def test_each_round_wrote_one_file_per_guardian(run: Run) -> None:
+    names = [[p.name for p in entry_files(directory)] for directory in run.exchange]
+    assert names[0] == [f"ceremony-transport-g{g}.entry" for g in GUARDIANS]
+    assert names[1] == [f"ceremony-commit-g{g}.entry" for g in GUARDIANS]
+    assert names[2] == [f"guardian-key-g{g}.entry" for g in GUARDIANS]
+    assert names[3] == [f"ceremony-shares-g{g}.entry" for g in GUARDIANS]
+    assert names[4] == names[5] == []
+    assert names[6] == [f"joint-key-g{g}.entry" for g in GUARDIANS]
+
+
+def test_the_decrypted_tally_is_the_voters_choices(run: Run) -> None:
+    assert "it is the sum of 3 counted ballots" in run.outputs["decrypt-1"]
+    assert run.counts["referendum"] == (2, 1)
+    assert run.counts["head"] == (1, 0, 2, 0, 0)
+    assert run.counts["council"] == (0, 0, 0, 1, 3, 0, 1, 0, 1, 0)
+
+
+def test_check_result_passes_the_final_record(run: Run) -> None:
+    output = ok(
+        guardian("check-result", "--record", run.final_record, "--manifest", run.manifest_file)
+    )
+    assert "verdict: the record checks" in output
+
+
+def test_check_result_fails_a_record_without_its_result(run: Run) -> None:
+    output = guardian("check-result", "--record", run.tallied_record)
+    assert output.exit_code == 1
+    assert "verdict: the record does NOT check" in output.output
+
+
+def test_check_result_refuses_a_record_of_another_election(run: Run) -> None:
+    output = guardian(
+        "check-result", "--record", run.final_record, "--manifest", run.other_manifest_file
+    )
+    assert output.exit_code == 1
+    assert "does NOT check" in output.output
+
+
+def test_status_tells_where_the_guardian_stands(run: Run) -> None:
+    output = ok(guardian("status", "--key-file", run.key(1)))
+    assert "guardian 1 of 3, quorum 2" in output
+    assert "step key-checked" in output
+    assert "answered the tally" in output
+
+
+def test_export_writes_the_same_entries_again(run: Run, tmp_path: Path) -> None:
+    output = ok(guardian("export", "--key-file", run.key(2), "--outbox", tmp_path / "again"))
+    written = {p.name: p.read_bytes() for p in entry_files(tmp_path / "again")}
+    assert (
+        written["ceremony-commit-g2.entry"]
+        == (run.exchange[1] / "ceremony-commit-g2.entry").read_bytes()
+    )
+    assert written["joint-key-g2.entry"] == (run.exchange[6] / "joint-key-g2.entry").read_bytes()
+    assert "key-check-g2.entry" in written
+    assert "wrote" in output
+    ok(guardian("export", "--key-file", run.key(2), "--outbox", tmp_path / "again"))  # same files
+    (tmp_path / "again" / "ceremony-commit-g2.entry").write_bytes(b"something else")
+    refused(
+        guardian("export", "--key-file", run.key(2), "--outbox", tmp_path / "again"),
+        "exists and holds another entry",
+    )
+
+
+def test_the_same_tally_gets_the_same_answer_again(run: Run, tmp_path: Path) -> None:
+    before = run.key(1).read_bytes()
+    output = ok(
+        guardian(
+            "decrypt",
+            "--key-file",
+            run.key(1),
+            "--record",
+            run.tallied_record,
+            "--outbox",
+            tmp_path,
+        )
+    )
+    assert "you answered this tally before" in output
+    first = (run.root / "decryption-shares" / "decryption-share-g1.entry").read_bytes()
+    assert (tmp_path / "decryption-share-g1.entry").read_bytes() == first
+    assert run.key(1).read_bytes() == before
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+
+def test_a_wrong_passphrase_changes_nothing(run: Run, tmp_path: Path) -> None:
+    key, before = copy_key(run, "transport", tmp_path)
+    wrong = {"EVOTE_PASSPHRASE": "not the passphrase at all"}
+    for args in (
+        [
+            "round",
+            "--key-file",
+            key,
+            "--manifest",
+            run.manifest_file,
+            "--inbox",
+            run.exchange[0],
+            "--outbox",
+            tmp_path / "out",
+        ],
+        ["status", "--key-file", key],
+        ["export", "--key-file", key, "--outbox", tmp_path / "out"],
+    ):
+        refused(guardian(*args, env=wrong), "wrong passphrase, or the key file was altered")
+        assert key.read_bytes() == before
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_altered_key_file_is_refused(run: Run, tmp_path: Path) -> None:
+    key, before = copy_key(run, "joined", tmp_path)
+    altered = bytearray(before)
+    altered[-1] ^= 1
+    key.write_bytes(bytes(altered))
+    refused(guardian("status", "--key-file", key), "the key file was altered")
+    key.write_bytes(b"hello")
+    refused(guardian("status", "--key-file", key), "not an evote key file")
+
+
+def test_a_manifest_of_another_election_is_refused(run: Run, tmp_path: Path) -> None:
+    key, before = copy_key(run, "transport", tmp_path)
+    args = ["round", "--key-file", key, "--manifest", run.other_manifest_file]
+    refused(
+        guardian(*args, "--inbox", run.exchange[0], "--outbox", tmp_path / "out"),
+        "but this key file joined election",
+    )
+    assert key.read_bytes() == before
+
+
+def test_joining_a_manifest_that_does_not_list_you_is_refused(run: Run, tmp_path: Path) -> None:
+    key = tmp_path / "stranger.key"
+    ok(guardian("identity", "--key-file", key, "--kdf", "interactive"))
+    before = key.read_bytes()
+    refused(
+        guardian("join", "--key-file", key, "--manifest", run.manifest_file),
+        "is not among the guardians of",
+    )
+    assert key.read_bytes() == before
+
+
+def test_joining_twice_is_refused(run: Run, tmp_path: Path) -> None:
+    key, before = copy_key(run, "joined", tmp_path)
+    refused(guardian("join", "--key-file", key, "--manifest", run.manifest_file), "already joined")
+    assert key.read_bytes() == before
+
+
+def test_out_of_order_steps_are_refused_and_change_nothing(run: Run, tmp_path: Path) -> None:
+    key, before = copy_key(run, "transport", tmp_path)
+    out = tmp_path / "out"
+    round_args = ["round", "--key-file", key, "--manifest", run.manifest_file, "--outbox", out]
+    refused(guardian(*round_args), "round 1 (commit) needs every guardian's ceremony-transport")
+    commits = tmp_path / "commits"  # the others' round-1 files, a round too early
+    shutil.copytree(run.exchange[1], commits)
+    (commits / "ceremony-commit-g1.entry").unlink()
+    refused(guardian(*round_args, "--inbox", commits), "missing: guardian(s) 2, 3")
+    refused(  # an old copy of the key file meets an entry its later self wrote
+        guardian(*round_args, "--inbox", run.exchange[1]),
+        "signed with your identity key that this key file did not write",
+    )
+    refused(
+        guardian("key-check", "--key-file", key, "--outbox", out), "comes after the key ceremony"
+    )
+    refused(
+        guardian("decrypt", "--key-file", key, "--record", run.tallied_record, "--outbox", out),
+        "holds no key share",
+    )
+    assert key.read_bytes() == before
+    assert not out.exists() or not any(out.iterdir())
+    finished, _ = copy_key(run, "finished", tmp_path)
+    refused(
+        guardian("round", "--key-file", finished, "--manifest", run.manifest_file, "--outbox", out),
+        "your key ceremony is over",
+    )
+    refused(
+        guardian("key-check", "--key-file", run.key(1), "--outbox", out),
+        "already wrote your key check",
+    )
+
+
+def test_a_round_with_no_election_is_refused(run: Run, tmp_path: Path) -> None:
+    key = tmp_path / "new.key"
+    ok(guardian("identity", "--key-file", key, "--kdf", "interactive"))
+    refused(
+        guardian("round", "--key-file", key, "--manifest", run.manifest_file, "--outbox", tmp_path),
+        "has joined no election yet",
+    )
+
+
+def test_an_entry_from_a_non_guardian_in_the_inbox_is_refused(run: Run, tmp_path: Path) -> None:
+    key, before = copy_key(run, "transport", tmp_path)
+    inbox = tmp_path / "inbox"
+    shutil.copytree(run.exchange[0], inbox)
+    stranger = SigningKey.generate()
+    forged = Entry.create(
+        kinds.CEREMONY_COMMIT, run.board.election_id, Commit(2, bytes(32)).to_tlv(), [stranger]
+    )
+    (inbox / "ceremony-commit-g2.entry").write_bytes(forged.encoded)
+    output = refused(
+        guardian(
+            "round",
+            "--key-file",
+            key,
+            "--manifest",
+            run.manifest_file,
+            "--inbox",
+            inbox,
+            "--outbox",
+            tmp_path / "out",
+        ),
+        "speaks for guardian 2 but is signed by " + stranger.verify_key.encode().hex(),
+    )
+    assert "ceremony-commit-g2.entry" in output
+    assert key.read_bytes() == before
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_entry_of_another_election_in_the_inbox_is_refused(run: Run, tmp_path: Path) -> None:
+    key, before = copy_key(run, "transport", tmp_path)
+    inbox = tmp_path / "inbox"
+    shutil.copytree(run.exchange[0], inbox)
+    other = Manifest.from_mapping(
+        yaml.safe_load(run.other_manifest_file.read_text(encoding="utf-8"))
+    )
+    foreign = Entry.create(
+        kinds.CEREMONY_COMMIT,
+        other.election_id,
+        Commit(2, bytes(32)).to_tlv(),
+        [SigningKey.generate()],
+    )
+    (inbox / "foreign.entry").write_bytes(foreign.encoded)
+    refused(
+        guardian(
+            "round",
+            "--key-file",
+            key,
+            "--manifest",
+            run.manifest_file,
+            "--inbox",
+            inbox,
+            "--outbox",
+            tmp_path / "out",
+        ),
+        "ceremony-commit entry belongs to another election",
+    )
+    assert key.read_bytes() == before
+
+
+def test_decrypting_before_the_close_is_refused(run: Run, tmp_path: Path) -> None:
+    before = run.key(2).read_bytes()
+    refused(
+        guardian(
+            "decrypt", "--key-file", run.key(2), "--record", run.open_record, "--outbox", tmp_path
+        ),
+        "the election is not closed",
+    )
+    assert run.key(2).read_bytes() == before
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ("one ballot", "does not count exactly each credential's last ballot"),
+        ("wrong sums", "are not the sums of the counted ballots"),
+        ("unwitnessed", "no checkpoint covering the close"),
+        ("unlisted credential", "the ballot's credential is not on the published list"),
+    ],
+)
+def test_a_tally_that_is_not_the_real_one_is_refused(
+    run: Run, tmp_path: Path, record: str, message: str
+) -> None:
+    before = run.key(2).read_bytes()
+    args = ["--record", run.refused_records[record], "--outbox", tmp_path]
+    refused(guardian("decrypt", "--key-file", run.key(2), *args), message)
+    assert run.key(2).read_bytes() == before
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_second_tally_is_refused(run: Run, tmp_path: Path) -> None:
+    """Guardian 1 answered the tally of one board; another board's tally (an equivocating
+    log) is refused, though guardian 2, who answered none, would answer it."""
+    before = run.key(1).read_bytes()
+    out = tmp_path / "out"
+    args = ["--record", run.forked_record, "--outbox", out]
+    refused(
+        guardian("decrypt", "--key-file", run.key(1), *args),
+        "you already answered another tally of this election",
+    )
+    assert run.key(1).read_bytes() == before
+    assert not out.exists()
+    other = tmp_path / "g2.key"
+    shutil.copy(run.key(2), other)
+    ok(guardian("decrypt", "--key-file", other, *args))
+    assert (out / "decryption-share-g2.entry").exists()
+
+
+def test_a_record_of_another_board_is_refused(run: Run, tmp_path: Path) -> None:
+    record = tmp_path / "record"
+    shutil.copytree(run.tallied_record, record)
+    (record / "checkpoints.tlv").write_bytes((run.forked_record / "checkpoints.tlv").read_bytes())
+    refused(
+        guardian(
+            "decrypt", "--key-file", run.key(2), "--record", record, "--outbox", tmp_path / "out"
+        ),
+        "checkpoint",
+    )
+
+
+def test_identity_never_overwrites_and_wants_a_real_passphrase(run: Run, tmp_path: Path) -> None:
+    before = run.key(1).read_bytes()
+    refused(
+        guardian("identity", "--key-file", run.key(1)), "exists; a key file is never overwritten"
+    )
+    assert run.key(1).read_bytes() == before
+    refused(
+        guardian(
+            "identity", "--key-file", tmp_path / "weak.key", env={"EVOTE_PASSPHRASE": "short"}
+        ),
+        "at least 12 characters",
+    )
+    assert not (tmp_path / "weak.key").exists()
+
+
+def test_the_passphrase_is_asked_for_without_the_variable(run: Run, tmp_path: Path) -> None:
+    key = tmp_path / "prompted.key"
+    result = CliRunner().invoke(
+        main,
+        ["guardian", "identity", "--key-file", str(key), "--kdf", "interactive"],
+        input=f"{PASSPHRASE}\n{PASSPHRASE}\n",
+        env={"EVOTE_PASSPHRASE": None},
+    )
+    ok(result)
+    status = CliRunner().invoke(
+        main,
+        ["guardian", "status", "--key-file", str(key)],
+        input=f"{PASSPHRASE}\n",
+        env={"EVOTE_PASSPHRASE": None},
+    )
+    assert "election: none yet" in ok(status)
+
+
+def test_an_outbox_file_is_never_overwritten(run: Run, tmp_path: Path) -> None:
+    key, before = copy_key(run, "joined", tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "ceremony-transport-g1.entry").write_bytes(b"someone else's file")
+    refused(
+        guardian("round", "--key-file", key, "--manifest", run.manifest_file, "--outbox", out),
+        "exists and holds another entry",
+    )
+    assert key.read_bytes() == before
+    assert (out / "ceremony-transport-g1.entry").read_bytes() == b"someone else's file"
