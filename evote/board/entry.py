@@ -126,6 +126,34 @@ class Entry:
             signature.signer.verify(message, signature.signature)
 
 
+def merge_signatures(copies: Sequence[Entry], signers: Iterable[SigningKey] = ()) -> Entry:
+    """One entry carrying every signature of ``copies`` (the same kind, election and body,
+    each signed separately, e.g. by guardians on their own machines) and of ``signers``.
+
+    A signer's signature is kept once; every signature is checked.
+    """
+    if not copies:
+        raise InvalidInput("merging signatures needs at least one signed copy")
+    first = copies[0]
+    for copy in copies[1:]:
+        if (copy.kind, copy.election_id, copy.body) != (first.kind, first.election_id, first.body):
+            raise EntryRejected("the copies to merge are not signatures of one and the same entry")
+    message = signed_message(first.kind, first.election_id, first.body)
+    gathered: dict[VerifyKey, bytes] = {}
+    for copy in copies:
+        copy.verify_signatures()
+        for signature in copy.signatures:
+            gathered.setdefault(signature.signer, signature.signature)
+    for key in signers:
+        gathered.setdefault(key.verify_key, key.sign(message))
+    signatures = [[signer.encode(), signature] for signer, signature in gathered.items()]
+    merged = Entry.decode(
+        encoding.encode([ENVELOPE_TAG, first.kind, first.election_id, first.body, signatures])
+    )
+    merged.verify_signatures()
+    return merged
+
+
 @dataclass(frozen=True, slots=True)
 class EntryRules:
     """The board's envelope rules for one election: its id and the kinds declared above."""

@@ -67,7 +67,7 @@ from evote.ceremony.trustee import Trustee
 from evote.crypto.signing import SigningKey
 from evote.election.context import ElectionContext
 from evote.election.manifest import Manifest
-from evote.election.tally import GuardianShares
+from evote.election.tally import SHARES_KIND, GuardianShares
 from evote.errors import CeremonyError, DecodeError, EntryRejected, EvoteError
 
 ENTRY_SUFFIX: Final = ".entry"
@@ -79,7 +79,7 @@ CEREMONY_KINDS: Final = (
     messages.COMPLAINT,
     messages.SHARE_REVEAL,
 )
-DECRYPTION_SHARE: Final = "decryption-share"
+DECRYPTION_SHARE: Final = SHARES_KIND
 #: Entries a guardian signs alone after the rounds: kept in the transcript for re-export.
 LATER_KINDS: Final = (messages.JOINT_KEY, messages.KEY_CHECK, DECRYPTION_SHARE)
 #: What the next command does at each step.

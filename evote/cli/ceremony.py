@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from evote.board.entry import Entry, merge_signatures
 from evote.ceremony.script import ScriptError, parse_script
 from evote.ceremony.transcript import (
     Json,
@@ -146,6 +147,29 @@ def verify_transcript(
         f"[bold green]VERIFIED[/bold green]: intact, signed by {len(transcript.signatures)} "
         f"witness(es); the ceremony passed all {len(body.steps)} steps"
     )
+
+
+@ceremony_group.command("merge-signatures")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the entry that carries every signature (must not exist).",
+)
+@click.argument(
+    "copies", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def merge(out: Path, copies: tuple[Path, ...]) -> None:
+    """Merge separately signed copies of one entry into one (e.g. the joint key, signed by
+    every guardian on their own machine and by the officials)."""
+    if out.exists():
+        raise click.BadParameter(f"{out} exists; choose a new file", param_hint="--out")
+    merged = merge_signatures([Entry.decode(path.read_bytes()) for path in copies])
+    partial = out.with_name(out.name + ".partial")
+    partial.write_bytes(merged.encoded)
+    partial.replace(out)
+    click.echo(f"{merged.kind} entry with {len(merged.signatures)} signatures written to {out}")
 
 
 def _pinned(items: tuple[str, ...]) -> dict[str, VerifyKey]:

@@ -27,6 +27,8 @@ T = TypeVar("T")
 
 TALLY_TAG: Final = "evote/v1/tally"
 SHARES_TAG: Final = "evote/v1/decryption-share"
+#: The board entry kind of a guardian's decryption shares.
+SHARES_KIND: Final = "decryption-share"
 RESULT_TAG: Final = "evote/v1/result"
 
 #: Aggregates (or counts, or shares) per ballot part, per option, in manifest order.

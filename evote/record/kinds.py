@@ -28,6 +28,7 @@ from evote.board.entry import EntryKind, EntryRules
 from evote.ceremony import messages as ceremony
 from evote.crypto import encoding
 from evote.crypto.signing import VerifyKey
+from evote.election.tally import SHARES_KIND
 from evote.errors import DecodeError
 
 MANIFEST: Final = "manifest"
@@ -45,7 +46,7 @@ BALLOT: Final = "ballot"
 AUDIT: Final = "audit"
 CLOSE: Final = "close"
 TALLY: Final = "tally"
-DECRYPTION_SHARE: Final = "decryption-share"
+DECRYPTION_SHARE: Final = SHARES_KIND
 RESULT: Final = "result"
 
 ALL_KINDS: Final = (

@@ -20,14 +20,14 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from evote.board.entry import ENVELOPE_TAG, Entry, signed_message
+from evote.board.entry import Entry, merge_signatures
 from evote.board.export import export_record
 from evote.board.log import BulletinBoard
 from evote.board.store import MemoryStore
 from evote.board.witness import Witness
 from evote.ceremony.messages import Commit, GuardianKey
 from evote.cli import main
-from evote.crypto import dlog, encoding, threshold
+from evote.crypto import dlog, threshold
 from evote.crypto.signing import SigningKey
 from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext
@@ -147,22 +147,7 @@ class Board:
     def joint_key(self, acknowledgements: Path) -> None:
         """One joint-key entry: the officials sign the body every guardian acknowledged."""
         acks = [Entry.decode(path.read_bytes()) for path in entry_files(acknowledgements)]
-        bodies = {ack.body for ack in acks}
-        assert len(bodies) == 1
-        body = bodies.pop()
-        message = signed_message(kinds.JOINT_KEY, self.election_id, body)
-        signatures: list[encoding.Value] = [
-            [key.verify_key.encode(), key.sign(message)] for key in self.officials
-        ]
-        signatures += [[s.signer.encode(), s.signature] for ack in acks for s in ack.signatures]
-        envelope: list[encoding.Value] = [
-            ENVELOPE_TAG,
-            kinds.JOINT_KEY,
-            self.election_id,
-            body,
-            signatures,
-        ]
-        self.append(encoding.encode(envelope))
+        self.append(merge_signatures(acks, self.officials).encoded)
 
     def witness_round(self, now: int) -> None:
         latest, size = self.board.latest_checkpoint(), self.board.size

@@ -13,6 +13,7 @@ from evote.board.entry import (
     Entry,
     EntryKind,
     EntryRules,
+    merge_signatures,
     signed_message,
 )
 from evote.crypto import encoding
@@ -283,3 +284,33 @@ def test_invalid_signature_minimum_cannot_be_declared(minimum: int) -> None:
 def test_rules_need_a_32_byte_election_id() -> None:
     with pytest.raises(InvalidInput):
         EntryRules.of(ELECTION_ID[:16], [EntryKind("ballot")])
+
+
+# --- merging separately made signatures ----------------------------------------------------------
+
+
+def test_signatures_made_apart_merge_into_one_entry() -> None:
+    first = Entry.create("official", ELECTION_ID, BODY, [OFFICIAL_A])
+    second = Entry.create("official", ELECTION_ID, BODY, [OFFICIAL_B])
+    merged = merge_signatures([first, second, first])
+    assert merged.signers == (OFFICIAL_A.verify_key, OFFICIAL_B.verify_key)
+    RULES.check(merged.encoded)
+
+
+def test_merging_adds_the_given_signers() -> None:
+    merged = merge_signatures([Entry.create("official", ELECTION_ID, BODY, [OFFICIAL_A])], [VOTER])
+    assert set(merged.signers) == {OFFICIAL_A.verify_key, VOTER.verify_key}
+
+
+def test_copies_of_different_entries_do_not_merge() -> None:
+    first = Entry.create("official", ELECTION_ID, BODY, [OFFICIAL_A])
+    other = Entry.create("official", ELECTION_ID, BODY + b"!", [OFFICIAL_B])
+    with pytest.raises(EntryRejected, match="one and the same entry"):
+        merge_signatures([first, other])
+
+
+def test_a_forged_copy_does_not_merge() -> None:
+    good = Entry.create("official", ELECTION_ID, BODY, [OFFICIAL_A])
+    forged = Entry.decode(good.encoded[:-1] + bytes([good.encoded[-1] ^ 1]))
+    with pytest.raises(InvalidSignature):
+        merge_signatures([good, forged])

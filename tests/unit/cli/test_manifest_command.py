@@ -48,3 +48,20 @@ def test_check_refuses_an_invalid_manifest_with_a_clear_message(tmp_path: Path) 
     result = CliRunner().invoke(main, ["manifest", "check", str(tmp_path / "bad.yaml")])
     assert result.exit_code != 0
     assert "guardians: quorum 9 of 1 is impossible" in str(result.exception)
+
+
+def test_merge_signatures_writes_one_entry_with_every_signature(tmp_path: Path) -> None:
+    from evote.board.entry import Entry
+
+    keys = [SigningKey.generate() for _ in range(3)]
+    for number, key in enumerate(keys):
+        copy = Entry.create("joint-key", bytes(32), b"the same body", [key])
+        (tmp_path / f"copy-{number}.entry").write_bytes(copy.encoded)
+    copies = [str(tmp_path / f"copy-{n}.entry") for n in range(3)]
+    out = tmp_path / "joint-key.entry"
+    result = CliRunner().invoke(main, ["ceremony", "merge-signatures", "--out", str(out), *copies])
+    assert result.exit_code == 0, result.output
+    assert set(Entry.decode(out.read_bytes()).signers) == {key.verify_key for key in keys}
+    again = CliRunner().invoke(main, ["ceremony", "merge-signatures", "--out", str(out), *copies])
+    assert again.exit_code != 0
+    assert "exists" in again.output
