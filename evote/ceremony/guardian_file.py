@@ -139,11 +139,15 @@ class GuardianState:
             else TransportPrivateKey(self.transport_secret)
         )
         polynomial = None if self.coefficients is None else threshold.Polynomial(self.coefficients)
-        trustee = Trustee(
-            manifest, self.index, transport, polynomial, dict(self.received), self.key_share
+        return Trustee(
+            manifest,
+            self.index,
+            transport,
+            polynomial,
+            dict(self.received),
+            self.key_share,
+            draw=False,
         )
-        trustee.polynomial = polynomial  # Trustee draws new coefficients for None: undo that
-        return trustee
 
     def with_trustee(self, trustee: Trustee, step: Step) -> GuardianState:
         """This state moved to ``step`` with the trustee's secrets (only those the step keeps)."""

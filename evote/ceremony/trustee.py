@@ -21,7 +21,7 @@ nothing else (``evote guardian decrypt`` checks the tally first).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 from evote.ceremony.messages import (
     SHARE_PLAINTEXT_TAG,
@@ -63,11 +63,14 @@ class Trustee:
     polynomial: threshold.Polynomial | None = field(default=None, repr=False)
     received: dict[int, Scalar] = field(default_factory=dict, repr=False)
     key_share: Scalar | None = field(default=None, repr=False)
+    #: Draw fresh coefficients when none are given: off when restoring a saved guardian, whose
+    #: coefficients may already be deleted.
+    draw: InitVar[bool] = True
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, draw: bool) -> None:
         if not 1 <= self.index <= len(self.manifest.guardians):
             raise InvalidInput(f"there is no guardian {self.index} in this manifest")
-        if self.polynomial is None:
+        if self.polynomial is None and draw:
             self.polynomial = threshold.Polynomial.random(self.manifest.guardian_quorum)
 
     @property
