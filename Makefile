@@ -6,7 +6,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint types contracts pytest bench clean
+.PHONY: demo test lint types contracts protos protos-check pytest bench clean
+
+PROTOS := $(wildcard protos/evote/wire/v1/*.proto)
+PROTOC := PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grpc_tools.protoc -I protos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("evote needs Python 3.11 or newer" if sys.version_info < (3, 11) else 0)'
@@ -20,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/evote mock-election --voters 300 --record records/demo --no-verify
 	$(BIN)/evote verify records/demo
 
-test: lint types contracts pytest
+test: lint types contracts protos-check pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check evote tests simulations ceremonies
@@ -32,6 +35,17 @@ types: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
+# Regenerate the committed gRPC code from protos/.
+protos: $(STAMP)
+	$(PROTOC) --python_out=. --mypy_out=. --grpc_python_out=. --mypy_grpc_out=. $(PROTOS)
+
+# Regenerate into a scratch folder and fail on any difference with the committed code.
+protos-check: $(STAMP)
+	rm -rf .protos-check && mkdir .protos-check
+	$(PROTOC) --python_out=.protos-check --mypy_out=.protos-check --grpc_python_out=.protos-check --mypy_grpc_out=.protos-check $(PROTOS) > /dev/null
+	diff -r -x __init__.py -x __pycache__ .protos-check/evote/wire/v1 evote/wire/v1 || (echo "generated code is stale: run make protos" && rm -rf .protos-check && exit 1)
+	rm -rf .protos-check
+
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
@@ -39,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/evote bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache .protos-check
