@@ -23,6 +23,7 @@
     │   └── StoreCorrupted           stored data disagrees with its signed checkpoints
     ├── CeremonyError                the key ceremony cannot go on (a round missing, a guardian out)
     ├── KeystoreError                a key file does not open: wrong passphrase, altered, not ours
+    ├── TransportSecurityError       a TLS certificate or role is bad, foreign, expired or missing
     ├── TallyOutOfRange              a decrypted total lies outside its bound: an integrity alarm
     ├── InvalidInput                 a caller passed an argument outside its documented domain
     └── BackendUnavailable           the installed libsodium lacks the functions evote needs
@@ -161,6 +162,12 @@ class CeremonyError(EvoteError):
 class KeystoreError(EvoteError):
     """A passphrase-sealed key file cannot be opened: the passphrase is wrong, a byte was
     altered, or it is not an evote key file (or not a version or KDF this evote reads)."""
+
+
+class TransportSecurityError(EvoteError):
+    """A TLS certificate, key or role for the gRPC services is unusable: malformed, not issued
+    by the election CA, outside its validity window, for the wrong usage, or carrying no (or
+    an ambiguous) role. Transport identity only; board semantics never depend on it."""
 
 
 class TallyOutOfRange(EvoteError):
