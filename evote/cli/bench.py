@@ -6,12 +6,15 @@ import dataclasses
 import json
 
 import click
+import grpc
 from rich.console import Console
 from rich.table import Table
 
 from evote.bench import board as board_bench
 from evote.bench import crypto as crypto_bench
+from evote.bench import services as services_bench
 from evote.cli import main
+from evote.wire.v1 import ballot_box_pb2, ballot_box_pb2_grpc
 
 
 @main.group(invoke_without_command=True)
@@ -29,7 +32,8 @@ def bench(context: click.Context, ballots: int, as_json: bool) -> None:
 
     Figures are CPU time, best of interleaved rounds. The floor is the counted scalar
     multiplications of one verification times the cost of one, measured in the same run.
-    `evote bench board` measures the bulletin board instead.
+    `evote bench board` measures the bulletin board instead, `evote bench services` the
+    ballot box under load over gRPC.
     """
     if context.invoked_subcommand is not None:
         return
@@ -66,6 +70,95 @@ def bench_board(entries: int, as_json: bool) -> None:
         value = getattr(figures, field.name)
         shown = f"{value:,.0f}" if isinstance(value, int) else f"{value:,.1f}"
         table.add_row(field.name.replace("_", " "), shown)
+    Console().print(table)
+
+
+class _GrpcCastClient:
+    """A voter's insecure channel to the ballot box (TLS is composed elsewhere)."""
+
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._channel = channel
+        self._box = ballot_box_pb2_grpc.BallotBoxStub(channel)
+
+    @classmethod
+    def connect(cls, address: str, timeout: float) -> _GrpcCastClient:
+        # A subchannel pool of its own: one connection per client, as separate voters have.
+        channel = grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
+        try:
+            grpc.channel_ready_future(channel).result(timeout=timeout)
+        except BaseException:
+            channel.close()
+            raise
+        return cls(channel)
+
+    def cast(self, entry: bytes, deadline: float) -> bytes | None:
+        try:
+            receipt = self._box.Cast(ballot_box_pb2.CastRequest(entry=entry), timeout=deadline)
+        except grpc.RpcError:
+            return None
+        return receipt.tracking_code
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+@bench.command("services")
+@click.option(
+    "--ballots",
+    type=click.IntRange(min=1),
+    default=400,
+    show_default=True,
+    help="Ballots of the reference manifest to encrypt beforehand and then cast.",
+)
+@click.option(
+    "--clients",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Concurrent client threads casting over gRPC, one channel each.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def bench_services(ballots: int, clients: int, as_json: bool) -> None:
+    """Measure sustained casts per second and p50/p99 cast latency against the ballot box.
+
+    The real gRPC ballot box serves a temporary SQLite board in this process on loopback;
+    ballots are encrypted and signed before timing. The ceiling is proof verification alone
+    (single-thread CPU time on a sample of the same ballots, times the CPU count), measured
+    in the same run. Latencies and the rate are wall-clock time.
+    """
+    with Console(stderr=True).status(f"casting {ballots} ballots from {clients} clients ..."):
+        figures = services_bench.run(_GrpcCastClient.connect, ballots, clients)
+    if as_json:
+        click.echo(json.dumps(figures.as_json_dict(), indent=2, sort_keys=True))
+        return
+    table = Table(
+        title=(
+            f"Ballot box over gRPC: {figures.receipts} of {figures.ballots} ballots cast by "
+            f"{figures.clients} clients, {figures.cpu_count} CPUs"
+        )
+    )
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("casts per second (sustained)", f"{figures.casts_per_second:,.1f}"),
+        ("latency p50", f"{figures.latency_p50_ms:,.1f} ms"),
+        ("latency p99", f"{figures.latency_p99_ms:,.1f} ms"),
+        ("failed casts", f"{figures.failed_casts:,}"),
+        ("wall time", f"{figures.wall_seconds:,.2f} s"),
+        ("server workers", f"{figures.server_workers:,}"),
+        (
+            f"verify proofs (CPU, {figures.ceiling_sample} ballots)",
+            f"{figures.verify_ms_per_ballot:,.2f} ms",
+        ),
+        ("ceiling per core", f"{figures.ceiling_per_core_per_second:,.1f} /s"),
+        (
+            f"ceiling, {figures.cpu_count} cores",
+            f"{figures.ceiling_machine_per_second:,.1f} /s",
+        ),
+        ("casts ÷ ceiling", f"{figures.casts_over_ceiling:.2f}"),
+    ]
+    for measure, value in rows:
+        table.add_row(measure, value)
     Console().print(table)
 
 
