@@ -103,6 +103,22 @@ class BallotStation:
             self._catch_up()
             return self._context
 
+    def append_checked(self, entry: Entry, check: Callable[[Phase], None]) -> tuple[int, str, bool]:
+        """Append a non-ballot entry (a phase mark, a tally, a share …) under the station's lock.
+
+        ``check(phase)`` runs with the state caught up and may refuse; no ballot is admitted
+        meanwhile. Returns ``(index, checkpoint, fresh)``; an entry already on the board is
+        answered with its index and the latest checkpoint (``fresh`` is False).
+        """
+        with self._lock:
+            self._catch_up()
+            existing = self.board.find(entry.tracking_code)
+            if existing is not None:
+                return existing, self.board.latest_checkpoint(), False
+            check(self._phase)
+            appended = self.board.append([entry.encoded])
+            return appended.first_index, appended.checkpoint, True
+
     def _catch_up(self) -> None:
         """Apply every entry appended since the last call (caller holds the lock)."""
         while self._next < self.board.size:

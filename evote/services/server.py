@@ -6,18 +6,30 @@ the board signs checkpoints only over committed entries. Health is reported per 
 (NOT_SERVING while casting is not possible), and reflection lists the services (dev and
 admin servers; the caller chooses).
 
-No TLS here yet: the server listens on loopback by default, and the TLS and authorization
-modules plug in through ``credentials`` and ``interceptors``.
+:func:`serve` and :func:`serve_election` build one server (insecure unless ``credentials``
+are given: tests and benchmarks). :func:`serve_election_tls` is the deployment shape (design
+§2.2): two servers on loopback,
+
+* the **public** port (TLS server-auth): Board, BallotBox, Registry and health;
+* the **control** port (mutual TLS with the election CA, the authorization interceptor):
+  Control, the Witness if this server hosts one, health and reflection (admins only),
+
+over one data dir holding the board (``board.sqlite3``), the registry
+(``registry.sqlite3``), and the election CA and server certificate (``ca.pem``, ``ca.key``,
+``server.pem``, ``server.key``: :func:`setup_data_dir` makes them on first start; keys are
+written atomically with mode 0600).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -32,14 +44,34 @@ from evote.election.manifest import Manifest
 from evote.errors import BoardError, InvalidInput, StoreCorrupted
 from evote.record import kinds
 from evote.record.ballot_station import BallotStation
+from evote.record.registry import Registry
+from evote.services.auth import (
+    Listener,
+    add_listener,
+    control_listener,
+    new_server,
+    public_listener,
+)
 from evote.services.ballot_box import BallotBoxService
 from evote.services.board import BoardService
+from evote.services.ca import (
+    ElectionCA,
+    LeafCredentials,
+    certificate_pem,
+    load_certificate,
+    load_private_key,
+    private_key_pem,
+)
+from evote.services.control import ControlService
+from evote.services.registry import RegistryService
 from evote.services.witness import WitnessService
 from evote.wire.v1 import (
     ballot_box_pb2,
     ballot_box_pb2_grpc,
     board_pb2,
     board_pb2_grpc,
+    control_pb2,
+    control_pb2_grpc,
     witness_pb2,
     witness_pb2_grpc,
 )
@@ -55,6 +87,15 @@ WORKERS: Final = 8
 BOARD_SERVICE: Final = board_pb2.DESCRIPTOR.services_by_name["Board"].full_name
 BALLOT_BOX_SERVICE: Final = ballot_box_pb2.DESCRIPTOR.services_by_name["BallotBox"].full_name
 WITNESS_SERVICE: Final = witness_pb2.DESCRIPTOR.services_by_name["Witness"].full_name
+REGISTRY_SERVICE: Final = control_pb2.DESCRIPTOR.services_by_name["Registry"].full_name
+CONTROL_SERVICE: Final = control_pb2.DESCRIPTOR.services_by_name["Control"].full_name
+
+CA_CERT_FILE: Final = "ca.pem"
+CA_KEY_FILE: Final = "ca.key"
+SERVER_CERT_FILE: Final = "server.pem"
+SERVER_KEY_FILE: Final = "server.key"
+#: A server certificate closer than this to its end is reissued at start.
+RENEW_BEFORE: Final = timedelta(days=1)
 
 
 @dataclass
@@ -207,3 +248,196 @@ def serve_election(
     except BaseException:
         board.close()
         raise
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS deployment: the data dir's CA and server certificate, and the two ports
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    """Write ``data`` to ``path`` via a fsync'd temporary file with ``mode`` from the start."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.unlink(missing_ok=True)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def setup_data_dir(
+    data_dir: str | Path,
+    *,
+    ca_name: str = "evote election CA",
+    dns_names: Sequence[str] = ("localhost",),
+    ip_addresses: Sequence[str] = ("127.0.0.1",),
+    now: datetime | None = None,
+) -> ElectionCA:
+    """Make the election CA and the server certificate in ``data_dir`` if they are missing
+    (and reissue a server certificate that expires within :data:`RENEW_BEFORE`); returns the
+    CA. Private keys are written with mode 0600."""
+    directory = Path(data_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = directory / CA_KEY_FILE, directory / CA_CERT_FILE
+    if ca_key.exists() and ca_cert.exists():
+        ca = ElectionCA.from_pem(ca_key.read_bytes(), ca_cert.read_bytes())
+    else:
+        ca = ElectionCA.create(ca_name, not_before=now)
+        _write_atomically(ca_key, ca.key_pem(), 0o600)
+        _write_atomically(ca_cert, ca.certificate_pem, 0o644)
+    server_key, server_cert = directory / SERVER_KEY_FILE, directory / SERVER_CERT_FILE
+    current = datetime.now(UTC) if now is None else now
+    if server_key.exists() and server_cert.exists():
+        certificate = load_certificate(server_cert.read_bytes())
+        if certificate.not_valid_after_utc - RENEW_BEFORE > current:
+            return ca
+    leaf = ca.issue_server(dns_names=dns_names, ip_addresses=ip_addresses, now=now)
+    _write_atomically(server_key, private_key_pem(leaf.key), 0o600)
+    _write_atomically(server_cert, certificate_pem(leaf.certificate), 0o644)
+    return ca
+
+
+def load_server_credentials(data_dir: str | Path) -> LeafCredentials:
+    """The server's key and certificate with the CA certificate, as kept in ``data_dir``."""
+    directory = Path(data_dir)
+    return LeafCredentials(
+        load_private_key((directory / SERVER_KEY_FILE).read_bytes()),
+        load_certificate((directory / SERVER_CERT_FILE).read_bytes()),
+        load_certificate((directory / CA_CERT_FILE).read_bytes()),
+    )
+
+
+@dataclass
+class ElectionServers:
+    """The public and control servers of one election, over one board and one registry."""
+
+    public: Running
+    control: Running
+    board: BulletinBoard
+    registry: Registry
+    ca_pem: bytes
+
+    def stop(self, grace: float | None = None) -> None:
+        """Drain both ports, then close the registry and the board."""
+        self.control.stop(grace)
+        self.public.stop(grace)
+        self.registry.close_db()
+        self.board.close()
+
+
+def _start(
+    listener: Listener,
+    address: str,
+    servicers: Sequence[tuple[str, object]],
+    *,
+    workers: int,
+    reflection_enabled: bool,
+    station: BallotStation | None = None,
+) -> Running:
+    """One server for ``listener``: the servicers (by their registration functions), health
+    for each, optionally reflection; started."""
+    server = new_server(listener, max_workers=workers)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = []
+    for name, servicer in servicers:
+        _ADD[name](servicer, server)
+        names.append(name)
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    if reflection_enabled:
+        reflection.enable_server_reflection(
+            (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+    port = add_listener(server, listener, address)
+    server.start()
+    running = Running(server, port, health_servicer, None, station, names)
+    running.refresh_health()
+    return running
+
+
+_ADD: Final[Mapping[str, Callable[[Any, grpc.Server], None]]] = {
+    BOARD_SERVICE: board_pb2_grpc.add_BoardServicer_to_server,
+    BALLOT_BOX_SERVICE: ballot_box_pb2_grpc.add_BallotBoxServicer_to_server,
+    REGISTRY_SERVICE: control_pb2_grpc.add_RegistryServicer_to_server,
+    CONTROL_SERVICE: control_pb2_grpc.add_ControlServicer_to_server,
+    WITNESS_SERVICE: witness_pb2_grpc.add_WitnessServicer_to_server,
+}
+
+
+def serve_election_tls(
+    data_dir: str | Path,
+    log_key: SigningKey,
+    *,
+    authority_key: SigningKey | None = None,
+    witness: Witness | None = None,
+    public_address: str = LOOPBACK,
+    control_address: str = LOOPBACK,
+    workers: int = WORKERS,
+    reflection_enabled: bool = True,
+) -> ElectionServers:
+    """Serve the election in ``data_dir`` on a public and a control port (see the module).
+
+    The CA and server certificate are made on first start (:func:`setup_data_dir`); the
+    board must hold its manifest. ``authority_key`` (the manifest's credential authority)
+    lets CloseRegistration sign the credential list; without it, registration cannot close
+    here. Reflection, when enabled, is on the control port only (admin role).
+    """
+    setup_data_dir(data_dir)
+    leaf = load_server_credentials(data_dir)
+    board, manifest = open_board(data_dir, log_key)
+    registry: Registry | None = None
+    started: list[Running] = []
+    try:
+        registry = Registry.in_dir(data_dir, manifest.election_id)
+        station = BallotStation(board)
+        public = _start(
+            public_listener(leaf),
+            public_address,
+            [
+                (BOARD_SERVICE, BoardService(board)),
+                (BALLOT_BOX_SERVICE, BallotBoxService(station)),
+                (REGISTRY_SERVICE, RegistryService(registry)),
+            ],
+            workers=workers,
+            reflection_enabled=False,
+            station=station,
+        )
+        started.append(public)
+        control_services: list[tuple[str, object]] = [
+            (
+                CONTROL_SERVICE,
+                ControlService(
+                    station,
+                    manifest,
+                    leaf.ca_certificate,
+                    registry=registry,
+                    authority_key=authority_key,
+                    on_phase_change=public.refresh_health,
+                ),
+            )
+        ]
+        if witness is not None:
+            control_services.append((WITNESS_SERVICE, WitnessService(witness)))
+        control = _start(
+            control_listener(leaf),
+            control_address,
+            control_services,
+            workers=workers,
+            reflection_enabled=reflection_enabled,
+        )
+    except BaseException:
+        for running in started:
+            running.stop(None)
+        if registry is not None:
+            registry.close_db()
+        board.close()
+        raise
+    return ElectionServers(public, control, board, registry, leaf.ca_pem)
