@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	rm -rf records/demo
-	$(BIN)/evote mock-election --voters 300 --record records/demo --no-verify
+	$(BIN)/evote mock-election --transport grpc --voters 300 --record records/demo --no-verify
 	$(BIN)/evote verify records/demo
 
 test: lint types contracts protos-check pytest

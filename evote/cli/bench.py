@@ -6,7 +6,6 @@ import dataclasses
 import json
 
 import click
-import grpc
 from rich.console import Console
 from rich.table import Table
 
@@ -14,7 +13,7 @@ from evote.bench import board as board_bench
 from evote.bench import crypto as crypto_bench
 from evote.bench import services as services_bench
 from evote.cli import main
-from evote.wire.v1 import ballot_box_pb2, ballot_box_pb2_grpc
+from evote.client.channels import CastClient
 
 
 @main.group(invoke_without_command=True)
@@ -73,35 +72,6 @@ def bench_board(entries: int, as_json: bool) -> None:
     Console().print(table)
 
 
-class _GrpcCastClient:
-    """A voter's insecure channel to the ballot box (TLS is composed elsewhere)."""
-
-    def __init__(self, channel: grpc.Channel) -> None:
-        self._channel = channel
-        self._box = ballot_box_pb2_grpc.BallotBoxStub(channel)
-
-    @classmethod
-    def connect(cls, address: str, timeout: float) -> _GrpcCastClient:
-        # A subchannel pool of its own: one connection per client, as separate voters have.
-        channel = grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
-        try:
-            grpc.channel_ready_future(channel).result(timeout=timeout)
-        except BaseException:
-            channel.close()
-            raise
-        return cls(channel)
-
-    def cast(self, entry: bytes, deadline: float) -> bytes | None:
-        try:
-            receipt = self._box.Cast(ballot_box_pb2.CastRequest(entry=entry), timeout=deadline)
-        except grpc.RpcError:
-            return None
-        return receipt.tracking_code
-
-    def close(self) -> None:
-        self._channel.close()
-
-
 @bench.command("services")
 @click.option(
     "--ballots",
@@ -127,7 +97,7 @@ def bench_services(ballots: int, clients: int, as_json: bool) -> None:
     in the same run. Latencies and the rate are wall-clock time.
     """
     with Console(stderr=True).status(f"casting {ballots} ballots from {clients} clients ..."):
-        figures = services_bench.run(_GrpcCastClient.connect, ballots, clients)
+        figures = services_bench.run(CastClient.connect, ballots, clients)
     if as_json:
         click.echo(json.dumps(figures.as_json_dict(), indent=2, sort_keys=True))
         return

@@ -22,7 +22,13 @@ from rich.table import Table
 from evote.cli import main
 from evote.cli.verify import verify_with_progress
 from evote.mock.defaults import PRESETS, Preset
-from evote.mock.election import MockOptions, MockResult, run_mock_election
+from evote.mock.election import (
+    TRANSPORTS,
+    MockOptions,
+    MockResult,
+    Transport,
+    run_mock_election,
+)
 
 
 @main.command("mock-election")
@@ -78,6 +84,14 @@ from evote.mock.election import MockOptions, MockResult, run_mock_election
 @click.option("--seed", help="Make the voters' choices reproducible (keys and nonces stay random).")
 @click.option("--workers", type=click.IntRange(min=1), help="Processes for voters and checks.")
 @click.option(
+    "--transport",
+    type=click.Choice(TRANSPORTS),
+    default="inprocess",
+    show_default=True,
+    help="inprocess: direct calls; grpc: the real services on loopback over TLS, voters "
+    "enrolling and casting concurrently as clients.",
+)
+@click.option(
     "--verify/--no-verify",
     default=True,
     show_default=True,
@@ -96,6 +110,7 @@ def mock_election(
     contests_file: Path | None,
     seed: str | None,
     workers: int | None,
+    transport: Transport,
     verify: bool,
 ) -> None:
     """Run a complete mock election with simulated voters, guardians, officials and witnesses.
@@ -115,6 +130,7 @@ def mock_election(
         revote_rate=revote_rate,
         seed=None if seed is None else seed.encode(),
         workers=workers or MockOptions.default_workers(),
+        transport=transport,
     )
     record = record_dir or Path(tempfile.mkdtemp(prefix="evote-record-")) / "record"
     console = Console(stderr=True)
@@ -129,7 +145,8 @@ def mock_election(
 
         def report(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
-                tasks[phase] = progress.add_task(f"ballots ({phase})", total=total)
+                what = "voters (enroll)" if phase == "enroll" else f"ballots ({phase})"
+                tasks[phase] = progress.add_task(what, total=total)
             progress.update(tasks[phase], completed=done)
 
         result = run_mock_election(options, record, report)

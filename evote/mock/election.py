@@ -9,6 +9,10 @@ collects decryption shares from a quorum of guardians, publishes the result; and
 record. Voters' devices encrypt in parallel processes, and the ballot box verifies every proof
 (also in parallel) before admitting a ballot.
 
+The same steps run over two transports (``MockOptions.transport``): ``inprocess`` calls the
+board and the ballot box directly; ``grpc`` runs them as the real services on loopback with
+TLS, the parties acting as gRPC clients (:class:`_OverGrpc`).
+
 ``seed`` makes the voters' *choices* reproducible; keys, nonces and proofs always use the
 operating system's randomness.
 """
@@ -18,23 +22,33 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from evote.board.checkpoint import cosignature_time
 from evote.board.entry import Entry
 from evote.board.export import export_record
 from evote.board.log import BulletinBoard
 from evote.board.note import parse_note
-from evote.board.store import MemoryStore
+from evote.board.store import MemoryStore, SqliteStore
 from evote.board.witness import Witness
 from evote.ceremony.messages import JointKey
 from evote.ceremony.rounds import post_key_checks, run_ceremony
 from evote.ceremony.trustee import Trustee
+from evote.client.channels import (
+    BallotBoxClient,
+    ControlClient,
+    RegistryClient,
+    secure_channel,
+)
+from evote.client.receipt import check_receipt
 from evote.crypto.group import Point, Scalar
 from evote.crypto.rng import random_bytes
 from evote.crypto.signing import SigningKey
@@ -56,9 +70,17 @@ from evote.mock.defaults import REFERENCE_CONTESTS
 from evote.record import kinds
 from evote.record.ballot_box import BallotBox, Submission, check_proofs, parse_submission
 from evote.record.kinds import CredentialList, PhaseMark
+from evote.services.ca import ElectionCA, Role
+from evote.services.server import BOARD_FILE, ElectionServers, serve_election_tls, setup_data_dir
 
 LOG_ORIGIN_PREFIX: Final = "evote.mock/"
 _BATCH: Final = 64
+#: Voters' devices casting at once over gRPC (threads, one TLS channel each).
+CLIENTS: Final = 16
+
+Transport = Literal["inprocess", "grpc"]
+TRANSPORTS: Final[tuple[Transport, ...]] = ("inprocess", "grpc")
+Phase = Literal["open", "close"]
 
 
 class MockElectionFailed(EvoteError):
@@ -82,6 +104,8 @@ class MockOptions:
     contests: Sequence[dict[str, object]] = field(default_factory=lambda: REFERENCE_CONTESTS)
     ballot_styles: Sequence[dict[str, object]] | None = None
     name: str = "Mock community election"
+    transport: Transport = "inprocess"
+    clients: int = CLIENTS
 
     @staticmethod
     def default_workers() -> int:
@@ -92,6 +116,10 @@ class MockOptions:
             raise InvalidInput("a mock election needs at least one voter")
         if self.workers < 1:
             raise InvalidInput("a mock election needs at least one worker process")
+        if self.transport not in TRANSPORTS:
+            raise InvalidInput(f"unknown transport {self.transport!r}")
+        if self.clients < 1:
+            raise InvalidInput("a mock election over gRPC needs at least one client")
         if not 1 <= self.quorum <= self.guardians:
             raise InvalidInput(f"quorum {self.quorum} of {self.guardians} guardians is impossible")
         if not 0 <= self.absent_guardians <= self.guardians - self.quorum:
@@ -305,6 +333,8 @@ def _chunks(items: Sequence[_VoterTask], size: int) -> Iterator[list[_VoterTask]
 
 
 class _Election:
+    """The steps every transport shares; a subclass says how entries reach the board."""
+
     def __init__(self, options: MockOptions, progress: Progress) -> None:
         self.options = options
         self.progress = progress
@@ -320,13 +350,6 @@ class _Election:
         self.credentials = tuple(SigningKey.generate() for _ in range(options.voters))
         self.manifest = self._manifest()
         self.election_id = self.manifest.election_id
-        self.board = BulletinBoard(
-            MemoryStore(),
-            self.log_key,
-            self.manifest.log_origin,
-            kinds.entry_rules(self.election_id),
-            self.manifest.witness_keys(),
-        )
         self.cast: dict[int, EncryptedBallot] = {}
         self.witnesses = [
             Witness(name, key, self.manifest.log_origin, self.log_key.verify_key)
@@ -352,12 +375,58 @@ class _Election:
     def _timed(self, phase: str, started: float) -> None:
         self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - started
 
+    # what a transport provides -----------------------------------------------------------------
+
+    @property
+    def board(self) -> BulletinBoard:
+        """The board (the log signs its checkpoints; witnesses cosign them directly)."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Put the manifest on a new board as entry 0 and make the board reachable."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Release what :meth:`start` took."""
+
+    def append(self, entry: bytes, signers: Sequence[SigningKey]) -> int:
+        """Put one signed entry on the board (as the party whose keys signed it): its index."""
+        raise NotImplementedError
+
+    def publish_credentials(self) -> None:
+        """Get the voters' credential list onto the board, signed by the authority."""
+        raise NotImplementedError
+
+    def set_phase(self, phase: Phase, context: ElectionContext) -> None:
+        """Post the officials' open or close mark (and let the ballot box know)."""
+        raise NotImplementedError
+
+    def submit(
+        self,
+        wave: str,
+        encrypted: list[list[bytes]],
+        context: ElectionContext,
+        pool: ProcessPoolExecutor,
+    ) -> None:
+        """Deliver each voter's entries (audit first, then the ballot) to the ballot box and
+        record every admitted ballot in :attr:`cast` by its board index."""
+        raise NotImplementedError
+
+    # shared steps ------------------------------------------------------------------------------
+
     def post(self, kind: str, body: bytes, signers: Sequence[SigningKey]) -> int:
-        entry = Entry.create(kind, self.election_id, body, signers)
-        return self.board.append([entry.encoded]).first_index
+        return self.append(Entry.create(kind, self.election_id, body, signers).encoded, signers)
+
+    def phase_mark(self, phase: Phase, now: int, context: ElectionContext) -> None:
+        self.post(phase, PhaseMark(phase, now).to_tlv(), self.official_quorum())
 
     def official_quorum(self) -> tuple[SigningKey, ...]:
         return self.officials[: self.options.official_quorum]
+
+    def credential_list(self) -> CredentialList:
+        return CredentialList(
+            tuple(sorted((c.verify_key for c in self.credentials), key=lambda k: k.encode()))
+        )
 
     def witness_round(self, now: int) -> None:
         """Every witness checks consistency from its last cosigned tree and cosigns the newest."""
@@ -373,9 +442,8 @@ class _Election:
     # phases ------------------------------------------------------------------------------------
 
     def setup(self) -> tuple[ElectionContext, tuple[Trustee, ...]]:
-        """The manifest, the guardians' key ceremony over the board, key checks, credentials."""
+        """The guardians' key ceremony over the board, key checks, credentials."""
         started = time.perf_counter()
-        self.post(kinds.MANIFEST, self.manifest.to_tlv(), self.official_quorum())
 
         def post_as_guardian(kind: str, body: bytes, guardian: int) -> None:
             self.post(kind, body, [self.guardian_keys[guardian - 1]])
@@ -385,16 +453,13 @@ class _Election:
         joint = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
         self.post(kinds.JOINT_KEY, joint.to_tlv(), [*self.official_quorum(), *self.guardian_keys])
         post_key_checks(run.trustees, context, post_as_guardian)
-        credential_list = CredentialList(
-            tuple(sorted((c.verify_key for c in self.credentials), key=lambda k: k.encode()))
-        )
-        self.post(kinds.CREDENTIALS, credential_list.to_tlv(), [self.authority])
         self._timed("setup", started)
+        started = time.perf_counter()
+        self.publish_credentials()
+        self._timed("registration", started)
         return context, run.trustees
 
-    def voting(
-        self, context: ElectionContext, box: BallotBox
-    ) -> tuple[dict[bytes, PlaintextBallot], int, int]:
+    def voting(self, context: ElectionContext) -> tuple[dict[bytes, PlaintextBallot], int, int]:
         options = self.options
         manifest_bytes = self.manifest.to_tlv()
         commitments = b"".join(p.encode() for c in context.commitments for p in c)
@@ -414,63 +479,24 @@ class _Election:
         audits = sum(task.audit_first for task in first)
         with ProcessPoolExecutor(max_workers=options.workers) as pool:
             for wave, tasks in (("vote", first), ("revote", second)):
-                self._cast_wave(wave, tasks, manifest_bytes, commitments, context, box, pool)
+                if not tasks:
+                    continue
+                chunk = max(1, min(_BATCH, len(tasks) // (4 * self.options.workers) + 1))
+                started = time.perf_counter()
+                encrypted = [
+                    entries
+                    for batch in pool.map(
+                        _vote,
+                        *zip(
+                            *[(manifest_bytes, commitments, c) for c in _chunks(tasks, chunk)],
+                            strict=True,
+                        ),
+                    )
+                    for entries in batch
+                ]
+                self._timed("voters encrypt", started)
+                self.submit(wave, encrypted, context, pool)
         return final, audits, len(second)
-
-    def _cast_wave(
-        self,
-        wave: str,
-        tasks: list[_VoterTask],
-        manifest_bytes: bytes,
-        commitments: bytes,
-        context: ElectionContext,
-        box: BallotBox,
-        pool: ProcessPoolExecutor,
-    ) -> None:
-        if not tasks:
-            return
-        chunk = max(1, min(_BATCH, len(tasks) // (4 * self.options.workers) + 1))
-        started = time.perf_counter()
-        encrypted = [
-            entries
-            for batch in pool.map(
-                _vote,
-                *zip(
-                    *[(manifest_bytes, commitments, c) for c in _chunks(tasks, chunk)], strict=True
-                ),
-            )
-            for entries in batch
-        ]
-        self._timed("voters encrypt", started)
-        flat = [data for entries in encrypted for data in entries]
-        started = time.perf_counter()
-        batches = [flat[i : i + chunk] for i in range(0, len(flat), chunk)]
-        verdicts = [
-            reason
-            for result in pool.map(
-                _check, *zip(*[(manifest_bytes, commitments, b) for b in batches], strict=True)
-            )
-            for reason in result
-        ]
-        self._timed("ballot box verifies", started)
-        started = time.perf_counter()
-        pending: list[Submission] = []
-        for done, (data, reason) in enumerate(zip(flat, verdicts, strict=True), 1):
-            if reason is not None:
-                raise MockElectionFailed(
-                    f"an honest simulated voter's ballot was refused: {reason}"
-                )
-            submission = parse_submission(data, context)
-            box.admit(submission)
-            pending.append(submission)
-            if len(pending) == _BATCH or done == len(flat):
-                first = self.board.append([s.entry.encoded for s in pending]).first_index
-                for index, admitted in enumerate(pending, first):
-                    if admitted.kind == kinds.BALLOT:
-                        self.cast[index] = admitted.ballot
-                pending = []
-                self.progress(wave, done, len(flat))
-        self._timed("board appends", started)
 
     def tally(
         self,
@@ -522,6 +548,269 @@ class _Election:
             )
 
 
+class _InProcess(_Election):
+    """Every party calls the board and the ballot box directly, in this process."""
+
+    def __init__(self, options: MockOptions, progress: Progress) -> None:
+        super().__init__(options, progress)
+        self._board = BulletinBoard(
+            MemoryStore(),
+            self.log_key,
+            self.manifest.log_origin,
+            kinds.entry_rules(self.election_id),
+            self.manifest.witness_keys(),
+        )
+        self._box: BallotBox | None = None
+
+    @property
+    def board(self) -> BulletinBoard:
+        return self._board
+
+    def start(self) -> None:
+        self.post(kinds.MANIFEST, self.manifest.to_tlv(), self.official_quorum())
+
+    def append(self, entry: bytes, signers: Sequence[SigningKey]) -> int:
+        return self._board.append([entry]).first_index
+
+    def publish_credentials(self) -> None:
+        self.post(kinds.CREDENTIALS, self.credential_list().to_tlv(), [self.authority])
+
+    def set_phase(self, phase: Phase, context: ElectionContext) -> None:
+        if self._box is None:
+            self._box = BallotBox(context, (c.verify_key for c in self.credentials))
+        self.phase_mark(phase, int(time.time()), context)
+        self._box.phase = "open" if phase == kinds.OPEN else "closed"
+
+    def submit(
+        self,
+        wave: str,
+        encrypted: list[list[bytes]],
+        context: ElectionContext,
+        pool: ProcessPoolExecutor,
+    ) -> None:
+        box = self._box
+        if box is None:
+            raise MockElectionFailed("the ballot box was never opened")
+        manifest_bytes = self.manifest.to_tlv()
+        commitments = b"".join(p.encode() for c in context.commitments for p in c)
+        chunk = max(1, min(_BATCH, len(encrypted) // (4 * self.options.workers) + 1))
+        flat = [data for entries in encrypted for data in entries]
+        started = time.perf_counter()
+        batches = [flat[i : i + chunk] for i in range(0, len(flat), chunk)]
+        verdicts = [
+            reason
+            for result in pool.map(
+                _check, *zip(*[(manifest_bytes, commitments, b) for b in batches], strict=True)
+            )
+            for reason in result
+        ]
+        self._timed("ballot box verifies", started)
+        started = time.perf_counter()
+        pending: list[Submission] = []
+        for done, (data, reason) in enumerate(zip(flat, verdicts, strict=True), 1):
+            if reason is not None:
+                raise MockElectionFailed(
+                    f"an honest simulated voter's ballot was refused: {reason}"
+                )
+            submission = parse_submission(data, context)
+            box.admit(submission)
+            pending.append(submission)
+            if len(pending) == _BATCH or done == len(flat):
+                first = self._board.append([s.entry.encoded for s in pending]).first_index
+                for index, admitted in enumerate(pending, first):
+                    if admitted.kind == kinds.BALLOT:
+                        self.cast[index] = admitted.ballot
+                pending = []
+                self.progress(wave, done, len(flat))
+        self._timed("board appends", started)
+
+
+def new_election_dir(
+    directory: Path, manifest: Manifest, log_key: SigningKey, officials: Sequence[SigningKey]
+) -> None:
+    """Set up ``directory`` for :func:`evote.services.server.serve_election_tls` (and
+    ``evote serve``): a board holding the manifest, signed by ``officials``, as entry 0."""
+    board = BulletinBoard(
+        SqliteStore(directory / BOARD_FILE),
+        log_key,
+        manifest.log_origin,
+        kinds.entry_rules(manifest.election_id),
+        manifest.witness_keys(),
+    )
+    try:
+        entry = Entry.create(kinds.MANIFEST, manifest.election_id, manifest.to_tlv(), officials)
+        board.append([entry.encoded])
+    finally:
+        board.close()
+
+
+class _OverGrpc(_Election):
+    """The board, ballot box, registry and control run as the real services on loopback with
+    TLS (:func:`evote.services.server.serve_election_tls` over a temporary data dir).
+
+    Officials, guardians and the credential authority post through the control port with
+    role certificates from the election CA; voters enroll through the registry with one-time
+    codes and cast concurrently (a thread pool of clients, a TLS channel each), checking each
+    receipt offline; witnesses cosign the log's checkpoints directly. Entry 0 (the manifest)
+    is written into the data dir before the servers start, as a fresh election's setup does.
+    """
+
+    def __init__(self, options: MockOptions, progress: Progress) -> None:
+        super().__init__(options, progress)
+        self._directory: Path | None = None
+        self._servers: ElectionServers | None = None
+        self._ca: ElectionCA | None = None
+        self._controls: dict[str, ControlClient] = {}
+        self._lock = threading.Lock()
+        self._roles: dict[bytes, tuple[str, Role]] = {
+            key.verify_key.encode(): ("official", Role.official()) for key in self.officials
+        }
+        for number, key in enumerate(self.guardian_keys, 1):
+            self._roles[key.verify_key.encode()] = (f"guardian-{number}", Role.for_guardian(number))
+        self._roles[self.authority.verify_key.encode()] = (
+            "authority",
+            Role.credential_authority(),
+        )
+
+    @property
+    def servers(self) -> ElectionServers:
+        if self._servers is None:
+            raise MockElectionFailed("the services are not running")
+        return self._servers
+
+    @property
+    def board(self) -> BulletinBoard:
+        return self.servers.board
+
+    def start(self) -> None:
+        started = time.perf_counter()
+        self._directory = Path(tempfile.mkdtemp(prefix="evote-mock-grpc-"))
+        new_election_dir(self._directory, self.manifest, self.log_key, self.official_quorum())
+        self._ca = setup_data_dir(self._directory)
+        self._servers = serve_election_tls(
+            self._directory, self.log_key, authority_key=self.authority
+        )
+        self._timed("services start", started)
+
+    def stop(self) -> None:
+        for control in self._controls.values():
+            control.close()
+        self._controls.clear()
+        if self._servers is not None:
+            self._servers.stop(None)
+            self._servers = None
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory = None
+
+    def control(self, signer: SigningKey) -> ControlClient:
+        """The control client of the party whose key this is (its role certificate)."""
+        name, role = self._roles[signer.verify_key.encode()]
+        with self._lock:
+            client = self._controls.get(name)
+            if client is None:
+                if self._ca is None:
+                    raise MockElectionFailed("the services are not running")
+                channel = secure_channel(
+                    self.servers.control.address, self.servers.ca_pem, self._ca.issue_client(role)
+                )
+                client = self._controls[name] = ControlClient(channel)
+        return client
+
+    def append(self, entry: bytes, signers: Sequence[SigningKey]) -> int:
+        receipt = self.control(signers[0]).post(entry)
+        check_receipt(receipt, self.manifest, entry)
+        return receipt.leaf_index
+
+    def publish_credentials(self) -> None:
+        """The authority imports the roll of one-time codes; each voter enrolls a credential
+        with a code; closing registration puts the credential list on the board."""
+        authority = self.control(self.authority)
+        codes = [
+            f"code-{number}-{random_bytes(8).hex()}" for number in range(len(self.credentials))
+        ]
+        authority.import_roll(codes)
+        local = threading.local()
+        clients: list[RegistryClient] = []
+
+        def enroll(code: str, credential: SigningKey) -> None:
+            client = getattr(local, "client", None)
+            if client is None:
+                client = local.client = RegistryClient(
+                    secure_channel(
+                        self.servers.public.address, self.servers.ca_pem, own_connection=True
+                    )
+                )
+                with self._lock:
+                    clients.append(client)
+            client.enroll(code, credential.verify_key.encode())
+
+        try:
+            with ThreadPoolExecutor(self.options.clients, thread_name_prefix="voter") as pool:
+                futures = [
+                    pool.submit(enroll, code, credential)
+                    for code, credential in zip(codes, self.credentials, strict=True)
+                ]
+                for done, future in enumerate(as_completed(futures), 1):
+                    future.result()
+                    if done % _BATCH == 0 or done == len(futures):
+                        self.progress("enroll", done, len(futures))
+        finally:
+            for client in clients:
+                client.close()
+        status = authority.close_registration()
+        if (status.enrolled, status.closed) != (len(self.credentials), True):
+            raise MockElectionFailed(f"registration closed with {status}")
+
+    def set_phase(self, phase: Phase, context: ElectionContext) -> None:
+        self.phase_mark(phase, int(time.time()), context)
+
+    def submit(
+        self,
+        wave: str,
+        encrypted: list[list[bytes]],
+        context: ElectionContext,
+        pool: ProcessPoolExecutor,
+    ) -> None:
+        started = time.perf_counter()
+        local = threading.local()
+        clients: list[BallotBoxClient] = []
+
+        def vote(entries: list[bytes]) -> list[tuple[int, EncryptedBallot]]:
+            client = getattr(local, "client", None)
+            if client is None:
+                client = local.client = BallotBoxClient(
+                    secure_channel(
+                        self.servers.public.address, self.servers.ca_pem, own_connection=True
+                    )
+                )
+                with self._lock:
+                    clients.append(client)
+            cast = []
+            for data in entries:
+                submission = parse_submission(data, context)
+                if submission.kind == kinds.BALLOT:
+                    receipt = client.cast(data)
+                    cast.append((receipt.leaf_index, submission.ballot))
+                else:
+                    receipt = client.audit(data)
+                check_receipt(receipt, self.manifest, data)
+            return cast
+
+        try:
+            with ThreadPoolExecutor(self.options.clients, thread_name_prefix="voter") as voters:
+                futures = [voters.submit(vote, entries) for entries in encrypted]
+                for done, future in enumerate(as_completed(futures), 1):
+                    for index, ballot in future.result():
+                        self.cast[index] = ballot
+                    if done % _BATCH == 0 or done == len(futures):
+                        self.progress(wave, done, len(futures))
+        finally:
+            for client in clients:
+                client.close()
+        self._timed("casts over gRPC", started)
+
+
 def expected_counts(
     manifest: Manifest, plaintexts: Iterable[PlaintextBallot]
 ) -> dict[str, tuple[int, ...]]:
@@ -540,28 +829,34 @@ def expected_counts(
 def run_mock_election(
     options: MockOptions, record: Path, progress: Progress = _no_progress
 ) -> MockResult:
-    """Run the whole election and export its record into ``record`` (a new directory)."""
-    election = _Election(options, progress)
-    clock = int(time.time())
-    context, trustees = election.setup()
-    box = BallotBox(context, (c.verify_key for c in election.credentials))
-    election.post(kinds.OPEN, PhaseMark("open", clock).to_tlv(), election.official_quorum())
-    box.phase = "open"
-    election.witness_round(clock)
-    final, audits, revotes = election.voting(context, box)
-    election.post(
-        kinds.CLOSE, PhaseMark("close", int(time.time())).to_tlv(), election.official_quorum()
+    """Run the whole election and export its record into ``record`` (a new directory).
+
+    ``options.transport`` chooses how the parties reach the board: ``inprocess`` (direct
+    calls) or ``grpc`` (the real services on loopback over TLS, see :class:`_OverGrpc`).
+    """
+    election: _Election = (
+        _InProcess(options, progress)
+        if options.transport == "inprocess"
+        else _OverGrpc(options, progress)
     )
-    box.phase = "closed"
-    election.witness_round(int(time.time()))
-    closing = parse_note(election.board.latest_checkpoint())
-    for name, key in election.witness_keys[: options.witness_quorum]:
-        cosignature_time(closing, name, key.verify_key)
-    result, cast, counted = election.tally(context, trustees, final)
-    election.witness_round(int(time.time()))
-    started = time.perf_counter()
-    export_record(election.board, record)
-    election._timed("export", started)
+    election.start()
+    try:
+        context, trustees = election.setup()
+        election.set_phase(kinds.OPEN, context)
+        election.witness_round(int(time.time()))
+        final, audits, revotes = election.voting(context)
+        election.set_phase(kinds.CLOSE, context)
+        election.witness_round(int(time.time()))
+        closing = parse_note(election.board.latest_checkpoint())
+        for name, key in election.witness_keys[: options.witness_quorum]:
+            cosignature_time(closing, name, key.verify_key)
+        result, cast, counted = election.tally(context, trustees, final)
+        election.witness_round(int(time.time()))
+        started = time.perf_counter()
+        export_record(election.board, record)
+        election._timed("export", started)
+    finally:
+        election.stop()
     secrets = MockSecrets(
         election.officials,
         election.authority,

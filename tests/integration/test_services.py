@@ -245,8 +245,13 @@ def test_bad_submissions_get_invalid_argument_and_change_nothing(
     not_listed = Entry.create(kinds.BALLOT, good.election_id, good.body, [stranger]).encoded
     flipped = bytearray(good.encoded)
     flipped[-1] ^= 1  # the credential's signature no longer verifies
+    # The last byte of the body is the top byte of the last proof response: flipping its lowest
+    # bit always changes the proof (setting it to 0 would not, when it already is 0).
     bad_body = Entry.create(
-        kinds.BALLOT, good.election_id, good.body[:-1] + b"\x00", [election.credentials[0]]
+        kinds.BALLOT,
+        good.election_id,
+        good.body[:-1] + bytes([good.body[-1] ^ 1]),
+        [election.credentials[0]],
     ).encoded
     for data in (b"", b"not an entry", not_listed, bytes(flipped), bad_body, election.audit(2)):
         with pytest.raises(grpc.RpcError) as caught:

@@ -1,0 +1,95 @@
+"""``evote serve``: run the services of one election until interrupted."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from evote.cli import main
+from evote.crypto.signing import SigningKey
+from evote.services.server import serve_election_tls
+
+PUBLIC_DEFAULT = "127.0.0.1:50051"
+CONTROL_DEFAULT = "127.0.0.1:50052"
+
+
+def read_seed(path: Path) -> SigningKey:
+    """An Ed25519 key from a file holding its 32-byte seed in hex (as ``mock-secrets.json``
+    gives it)."""
+    try:
+        seed = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError) as error:
+        raise click.BadParameter(f"cannot read a hex key seed from {path}: {error}") from error
+    if len(seed) != 32:
+        raise click.BadParameter(f"{path} must hold a 32-byte seed in hex")
+    return SigningKey(seed)
+
+
+@main.command("serve")
+@click.option(
+    "--data-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="The election's data dir: board.sqlite3 with the manifest as entry 0.",
+)
+@click.option(
+    "--log-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="File with the log's signing-key seed (hex): the key the manifest names.",
+)
+@click.option(
+    "--authority-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File with the credential authority's seed (hex): lets CloseRegistration sign.",
+)
+@click.option("--public", "public_address", default=PUBLIC_DEFAULT, show_default=True)
+@click.option("--control", "control_address", default=CONTROL_DEFAULT, show_default=True)
+def serve(
+    data_dir: Path,
+    log_key: Path,
+    authority_key: Path | None,
+    public_address: str,
+    control_address: str,
+) -> None:
+    """Serve the election whose board is in DATA_DIR until interrupted (Ctrl-C or SIGTERM).
+
+    The public port (server-auth TLS) has the board, the ballot box and the registry; the
+    control port (mutual TLS, role certificates) has Control. The election CA and the server
+    certificate are made in DATA_DIR on first start (clients trust DATA_DIR/ca.pem). Setting
+    up DATA_DIR for a fresh election (the manifest as entry 0) is not a command yet: tests and
+    `evote mock-election --transport grpc` do it.
+    """
+    stop = threading.Event()
+
+    def interrupted(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    servers = serve_election_tls(
+        data_dir,
+        read_seed(log_key),
+        authority_key=None if authority_key is None else read_seed(authority_key),
+        public_address=public_address,
+        control_address=control_address,
+    )
+    previous = {
+        number: signal.signal(number, interrupted) for number in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        for name, address, running in (
+            ("public ", public_address, servers.public),
+            ("control", control_address, servers.control),
+        ):
+            host = address.rsplit(":", 1)[0]
+            click.echo(f"{name} {host}:{running.port}", err=True)
+        click.echo(f"CA      {data_dir / 'ca.pem'}", err=True)
+        stop.wait()
+    finally:
+        click.echo("stopping ...", err=True)
+        servers.stop(5.0)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
