@@ -72,6 +72,7 @@ from evote.record.ballot_box import BallotBox, Submission, check_proofs, parse_s
 from evote.record.kinds import CredentialList, PhaseMark
 from evote.services.ca import ElectionCA, Role
 from evote.services.server import BOARD_FILE, ElectionServers, serve_election_tls, setup_data_dir
+from evote.workers import process_pool
 
 LOG_ORIGIN_PREFIX: Final = "evote.mock/"
 _BATCH: Final = 64
@@ -477,7 +478,7 @@ class _Election:
                 second.append(_VoterTask(credential.seed(), again, 1, False))
                 final[credential.verify_key.encode()] = again
         audits = sum(task.audit_first for task in first)
-        with ProcessPoolExecutor(max_workers=options.workers) as pool:
+        with process_pool(options.workers) as pool:
             for wave, tasks in (("vote", first), ("revote", second)):
                 if not tasks:
                     continue

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import functools
 import math
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -34,6 +33,7 @@ from evote.record import kinds
 from evote.verify import checks, load
 from evote.verify.checks import CHECKS, CHECKS_BY_NAME, Findings, ProofJob, ProofProblem
 from evote.verify.report import CheckResult, Failure, VerificationReport
+from evote.workers import process_pool
 
 #: ``progress(phase, done, total)``; phases are ``"record"``, ``"proofs"`` and ``"checks"``.
 Progress = Callable[[str, int, int], None]
@@ -111,13 +111,6 @@ class _Results:
         return tuple(self._done[info.name] for info in CHECKS)
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """Workers start from a fresh server process, not by forking this one, which may run
-    threads (a progress display) that ``fork`` would copy mid-lock."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
 def _chunks(jobs: Sequence[ProofJob], workers: int) -> list[list[ProofJob]]:
     size = max(1, min(MAX_CHUNK, math.ceil(len(jobs) / (workers * 4))))
     return [list(jobs[start : start + size]) for start in range(0, len(jobs), size)]
@@ -140,7 +133,7 @@ def verify_all_proofs(
     progress("proofs", 0, total)
     done = 0
     if workers > 1 and total >= parallel_threshold:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
+        with process_pool(workers) as pool:
             futures = {
                 pool.submit(checks.verify_proofs, setup, chunk): len(chunk)
                 for chunk in _chunks(jobs, workers)
