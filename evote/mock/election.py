@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -333,7 +334,7 @@ def _chunks(items: Sequence[_VoterTask], size: int) -> Iterator[list[_VoterTask]
 # --- the election ----------------------------------------------------------------------------
 
 
-class _Election:
+class _Election(ABC):
     """The steps every transport shares; a subclass says how entries reach the board."""
 
     def __init__(self, options: MockOptions, progress: Progress) -> None:
@@ -379,29 +380,30 @@ class _Election:
     # what a transport provides -----------------------------------------------------------------
 
     @property
+    @abstractmethod
     def board(self) -> BulletinBoard:
         """The board (the log signs its checkpoints; witnesses cosign them directly)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def start(self) -> None:
         """Put the manifest on a new board as entry 0 and make the board reachable."""
-        raise NotImplementedError
 
-    def stop(self) -> None:
+    def stop(self) -> None:  # noqa: B027 - a transport that holds nothing has nothing to stop
         """Release what :meth:`start` took."""
 
+    @abstractmethod
     def append(self, entry: bytes, signers: Sequence[SigningKey]) -> int:
         """Put one signed entry on the board (as the party whose keys signed it): its index."""
-        raise NotImplementedError
 
+    @abstractmethod
     def publish_credentials(self) -> None:
         """Get the voters' credential list onto the board, signed by the authority."""
-        raise NotImplementedError
 
+    @abstractmethod
     def set_phase(self, phase: Phase, context: ElectionContext) -> None:
         """Post the officials' open or close mark (and let the ballot box know)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def submit(
         self,
         wave: str,
@@ -411,7 +413,6 @@ class _Election:
     ) -> None:
         """Deliver each voter's entries (audit first, then the ballot) to the ballot box and
         record every admitted ballot in :attr:`cast` by its board index."""
-        raise NotImplementedError
 
     # shared steps ------------------------------------------------------------------------------
 
