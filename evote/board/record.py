@@ -54,6 +54,11 @@ class Record:
         return len(self.entries)
 
 
+def read_entries(directory: str | Path) -> list[bytes]:
+    """The stored bytes of every entry of a record, unchecked (:func:`load_record` checks)."""
+    return _read_values(Path(directory) / ENTRIES_FILE, ENTRIES_HEADER)
+
+
 def _read_values(path: Path, header: str) -> list[bytes]:
     try:
         data = path.read_bytes()

@@ -42,6 +42,10 @@ TIMEOUT: Final = 10.0
 PAGE: Final = 1000
 
 
+#: The connection every client takes (callers need not import gRPC to hold one).
+Channel = grpc.Channel
+
+
 def secure_channel(
     address: str,
     ca_pem: bytes,
@@ -49,7 +53,7 @@ def secure_channel(
     *,
     retry: bool = True,
     own_connection: bool = False,
-) -> grpc.Channel:
+) -> Channel:
     """A TLS channel trusting only the election CA; ``role`` presents a role certificate
     (control port). ``own_connection`` gives the channel a subchannel pool of its own (one
     connection per client, as separate voters have)."""

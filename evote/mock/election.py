@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, Protocol, TypeVar
 
 from evote.board.checkpoint import cosignature_time
 from evote.board.entry import Entry
@@ -45,6 +45,7 @@ from evote.ceremony.rounds import post_key_checks, run_ceremony
 from evote.ceremony.trustee import Trustee
 from evote.client.channels import (
     BallotBoxClient,
+    Channel,
     ControlClient,
     RegistryClient,
     secure_channel,
@@ -83,6 +84,15 @@ CLIENTS: Final = 16
 Transport = Literal["inprocess", "grpc"]
 TRANSPORTS: Final[tuple[Transport, ...]] = ("inprocess", "grpc")
 Phase = Literal["open", "close"]
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+ClientT = TypeVar("ClientT", bound=_Closable)
+ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
 
 
 class MockElectionFailed(EvoteError):
@@ -719,6 +729,43 @@ class _OverGrpc(_Election):
                 client = self._controls[name] = ControlClient(channel)
         return client
 
+    def _connection(self) -> Channel:
+        """A new TLS connection of its own to the public port (as a separate voter has)."""
+        return secure_channel(self.servers.public.address, self.servers.ca_pem, own_connection=True)
+
+    def _concurrently(
+        self,
+        phase: str,
+        new_client: Callable[[], ClientT],
+        work: Callable[[ClientT, ItemT], ResultT],
+        items: Sequence[ItemT],
+    ) -> list[ResultT]:
+        """Run ``work`` on every item from a pool of voter threads, each with its own client
+        (its own TLS connection); results in completion order, progress reported."""
+        local = threading.local()
+        clients: list[ClientT] = []
+
+        def run(item: ItemT) -> ResultT:
+            client: ClientT | None = getattr(local, "client", None)
+            if client is None:
+                client = local.client = new_client()
+                with self._lock:
+                    clients.append(client)
+            return work(client, item)
+
+        results = []
+        try:
+            with ThreadPoolExecutor(self.options.clients, thread_name_prefix="voter") as pool:
+                futures = [pool.submit(run, item) for item in items]
+                for done, future in enumerate(as_completed(futures), 1):
+                    results.append(future.result())
+                    if done % _BATCH == 0 or done == len(futures):
+                        self.progress(phase, done, len(futures))
+        finally:
+            for client in clients:
+                client.close()
+        return results
+
     def append(self, entry: bytes, signers: Sequence[SigningKey]) -> int:
         receipt = self.control(signers[0]).post(entry)
         check_receipt(receipt, self.manifest, entry)
@@ -732,34 +779,17 @@ class _OverGrpc(_Election):
             f"code-{number}-{random_bytes(8).hex()}" for number in range(len(self.credentials))
         ]
         authority.import_roll(codes)
-        local = threading.local()
-        clients: list[RegistryClient] = []
 
-        def enroll(code: str, credential: SigningKey) -> None:
-            client = getattr(local, "client", None)
-            if client is None:
-                client = local.client = RegistryClient(
-                    secure_channel(
-                        self.servers.public.address, self.servers.ca_pem, own_connection=True
-                    )
-                )
-                with self._lock:
-                    clients.append(client)
+        def enroll(client: RegistryClient, item: tuple[str, SigningKey]) -> None:
+            code, credential = item
             client.enroll(code, credential.verify_key.encode())
 
-        try:
-            with ThreadPoolExecutor(self.options.clients, thread_name_prefix="voter") as pool:
-                futures = [
-                    pool.submit(enroll, code, credential)
-                    for code, credential in zip(codes, self.credentials, strict=True)
-                ]
-                for done, future in enumerate(as_completed(futures), 1):
-                    future.result()
-                    if done % _BATCH == 0 or done == len(futures):
-                        self.progress("enroll", done, len(futures))
-        finally:
-            for client in clients:
-                client.close()
+        self._concurrently(
+            "enroll",
+            lambda: RegistryClient(self._connection()),
+            enroll,
+            list(zip(codes, self.credentials, strict=True)),
+        )
         status = authority.close_registration()
         if (status.enrolled, status.closed) != (len(self.credentials), True):
             raise MockElectionFailed(f"registration closed with {status}")
@@ -775,19 +805,10 @@ class _OverGrpc(_Election):
         pool: ProcessPoolExecutor,
     ) -> None:
         started = time.perf_counter()
-        local = threading.local()
-        clients: list[BallotBoxClient] = []
 
-        def vote(entries: list[bytes]) -> list[tuple[int, EncryptedBallot]]:
-            client = getattr(local, "client", None)
-            if client is None:
-                client = local.client = BallotBoxClient(
-                    secure_channel(
-                        self.servers.public.address, self.servers.ca_pem, own_connection=True
-                    )
-                )
-                with self._lock:
-                    clients.append(client)
+        def vote(
+            client: BallotBoxClient, entries: list[bytes]
+        ) -> list[tuple[int, EncryptedBallot]]:
             cast = []
             for data in entries:
                 submission = parse_submission(data, context)
@@ -799,17 +820,11 @@ class _OverGrpc(_Election):
                 check_receipt(receipt, self.manifest, data)
             return cast
 
-        try:
-            with ThreadPoolExecutor(self.options.clients, thread_name_prefix="voter") as voters:
-                futures = [voters.submit(vote, entries) for entries in encrypted]
-                for done, future in enumerate(as_completed(futures), 1):
-                    for index, ballot in future.result():
-                        self.cast[index] = ballot
-                    if done % _BATCH == 0 or done == len(futures):
-                        self.progress(wave, done, len(futures))
-        finally:
-            for client in clients:
-                client.close()
+        for cast in self._concurrently(
+            wave, lambda: BallotBoxClient(self._connection()), vote, encrypted
+        ):
+            for index, ballot in cast:
+                self.cast[index] = ballot
         self._timed("casts over gRPC", started)
 
 

@@ -19,35 +19,22 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
 from evote.board.entry import Entry
-from evote.board.record import ENTRIES_FILE, Record, load_record
-from evote.crypto import encoding
+from evote.board.record import ENTRIES_FILE, Record, load_record, read_entries
 from evote.election.manifest import Manifest
 from evote.errors import DecodeError, RecordError
 from evote.record.kinds import MANIFEST, entry_rules
 
-#: The first TLV value of ``entries.tlv`` (README, "The record format").
-ENTRIES_HEADER: Final = "evote-record/v1/entries"
-
 
 def read_first_entry(directory: str | Path) -> bytes:
     """The stored bytes of entry 0, unchecked; raise :class:`RecordError` if there is none."""
-    path = Path(directory) / ENTRIES_FILE
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise RecordError(f"cannot read {path}: {error.strerror or error}") from error
-    try:
-        values = encoding.split_values(data)
-        if not values or encoding.decode(values[0]) != ENTRIES_HEADER:
-            raise RecordError(f"{path} does not start with the header {ENTRIES_HEADER!r}")
-    except DecodeError as error:
-        raise RecordError(f"{path} is not a sequence of TLV values: {error}") from error
-    if len(values) < 2:
-        raise RecordError(f"{path} holds no entry: entry 0 must be the manifest")
-    return values[1]
+    entries = read_entries(directory)
+    if not entries:
+        raise RecordError(
+            f"{Path(directory) / ENTRIES_FILE} holds no entry: entry 0 must be the manifest"
+        )
+    return entries[0]
 
 
 def load_entries(directory: str | Path, manifest: Manifest) -> Record:
