@@ -6,7 +6,6 @@ without these writers, the sequencer or the stores.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Final
 
@@ -21,6 +20,7 @@ from evote.board.record import (
 from evote.board.store import LogStore, StoredEntry
 from evote.crypto import encoding
 from evote.errors import RecordError
+from evote.files import write_atomically
 
 _EXPORT_PAGE: Final = 1000
 
@@ -37,17 +37,8 @@ def export_record(board: BulletinBoard, directory: str | Path) -> None:
         entries.extend(board.entries(start, start + _EXPORT_PAGE))
     notes = [encoding.encode(CHECKPOINTS_HEADER)]
     notes.extend(encoding.encode(text.encode("utf-8")) for text in board.checkpoints())
-    _write_atomically(target / ENTRIES_FILE, b"".join(entries))
-    _write_atomically(target / CHECKPOINTS_FILE, b"".join(notes))
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(path)
+    write_atomically(target / ENTRIES_FILE, b"".join(entries))
+    write_atomically(target / CHECKPOINTS_FILE, b"".join(notes))
 
 
 def restore(record: Record, store: LogStore) -> None:

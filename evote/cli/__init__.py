@@ -29,4 +29,4 @@ def run() -> None:
 
 
 # Command modules register themselves on `main` when imported.
-from evote.cli import bench, ceremony, guardian, manifest, mock, serve, verify  # noqa: E402, F401
+from evote.cli import bench, ceremony, guardian, manifest, mock, serve, setup, verify  # noqa: E402, F401

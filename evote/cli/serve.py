@@ -10,23 +10,11 @@ from types import FrameType
 import click
 
 from evote.cli import main
-from evote.crypto.signing import SigningKey
+from evote.cli.setup import read_seed
 from evote.services.server import serve_election_tls
 
 PUBLIC_DEFAULT = "127.0.0.1:50051"
 CONTROL_DEFAULT = "127.0.0.1:50052"
-
-
-def read_seed(path: Path) -> SigningKey:
-    """An Ed25519 key from a file holding its 32-byte seed in hex (as ``mock-secrets.json``
-    gives it)."""
-    try:
-        seed = bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except (OSError, ValueError) as error:
-        raise click.BadParameter(f"cannot read a hex key seed from {path}: {error}") from error
-    if len(seed) != 32:
-        raise click.BadParameter(f"{path} must hold a 32-byte seed in hex")
-    return SigningKey(seed)
 
 
 @main.command("serve")
@@ -60,9 +48,7 @@ def serve(
 
     The public port (server-auth TLS) has the board, the ballot box and the registry; the
     control port (mutual TLS, role certificates) has Control. The election CA and the server
-    certificate are made in DATA_DIR on first start (clients trust DATA_DIR/ca.pem). Setting
-    up DATA_DIR for a fresh election (the manifest as entry 0) is not a command yet: tests and
-    `evote mock-election --transport grpc` do it.
+    certificate are made in DATA_DIR by `evote setup` (clients trust DATA_DIR/ca.pem).
     """
     stop = threading.Event()
 

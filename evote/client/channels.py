@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Self
 
 import grpc
 
 from evote.client.receipt import Receipt
 from evote.services.auth import channel_credentials, channel_options
-from evote.services.ca import LeafCredentials
+from evote.services.ca import LeafCredentials, load_role_dir
 from evote.wire.v1 import (
     ballot_box_pb2,
     ballot_box_pb2_grpc,
@@ -61,6 +62,11 @@ def secure_channel(
     if own_connection:
         options.append(("grpc.use_local_subchannel_pool", 1))
     return grpc.secure_channel(address, channel_credentials(ca_pem, role), options=options)
+
+
+def load_role(directory: Path) -> LeafCredentials:
+    """A party's role certificate, key and the CA, as ``evote ca issue`` wrote them."""
+    return load_role_dir(directory)
 
 
 def receipt_from(message: board_pb2.Receipt) -> Receipt:
@@ -248,6 +254,14 @@ class ControlClient(_Client):
     def close_registration(self) -> RegistrationStatus:
         answer = self._stub.CloseRegistration(control_pb2.Empty(), timeout=self.timeout)
         return RegistrationStatus.from_message(answer)
+
+    def add_cosignature(self, size: int, line: str) -> str:
+        """Hand in a witness's cosignature line over the checkpoint of ``size`` (witness role);
+        answers that checkpoint with every cosignature attached so far. Retrying is safe."""
+        answer = self._stub.AddCosignature(
+            control_pb2.AddCosignatureRequest(size=size, line=line), timeout=self.timeout
+        )
+        return answer.note
 
 
 class WitnessClient(_Client):

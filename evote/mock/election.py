@@ -38,13 +38,14 @@ from evote.board.entry import Entry
 from evote.board.export import export_record
 from evote.board.log import BulletinBoard
 from evote.board.note import parse_note
-from evote.board.store import MemoryStore, SqliteStore
+from evote.board.store import MemoryStore
 from evote.board.witness import Witness
 from evote.ceremony.messages import JointKey
 from evote.ceremony.rounds import post_key_checks, run_ceremony
 from evote.ceremony.trustee import Trustee
 from evote.client.channels import (
     BallotBoxClient,
+    BoardClient,
     Channel,
     ControlClient,
     RegistryClient,
@@ -72,8 +73,10 @@ from evote.mock.defaults import REFERENCE_CONTESTS
 from evote.record import kinds
 from evote.record.ballot_box import BallotBox, Submission, check_proofs, parse_submission
 from evote.record.kinds import CredentialList, PhaseMark
+from evote.services.board import checkpoint_size
 from evote.services.ca import ElectionCA, Role
-from evote.services.server import BOARD_FILE, ElectionServers, serve_election_tls, setup_data_dir
+from evote.services.server import ElectionServers, serve_election_tls, setup_data_dir
+from evote.services.setup import create_election_dir
 from evote.workers import process_pool
 
 LOG_ORIGIN_PREFIX: Final = "evote.mock/"
@@ -392,7 +395,7 @@ class _Election(ABC):
     @property
     @abstractmethod
     def board(self) -> BulletinBoard:
-        """The board (the log signs its checkpoints; witnesses cosign them directly)."""
+        """The board (the log signs its checkpoints)."""
 
     @abstractmethod
     def start(self) -> None:
@@ -637,25 +640,6 @@ class _InProcess(_Election):
         self._timed("board appends", started)
 
 
-def new_election_dir(
-    directory: Path, manifest: Manifest, log_key: SigningKey, officials: Sequence[SigningKey]
-) -> None:
-    """Set up ``directory`` for :func:`evote.services.server.serve_election_tls` (and
-    ``evote serve``): a board holding the manifest, signed by ``officials``, as entry 0."""
-    board = BulletinBoard(
-        SqliteStore(directory / BOARD_FILE),
-        log_key,
-        manifest.log_origin,
-        kinds.entry_rules(manifest.election_id),
-        manifest.witness_keys(),
-    )
-    try:
-        entry = Entry.create(kinds.MANIFEST, manifest.election_id, manifest.to_tlv(), officials)
-        board.append([entry.encoded])
-    finally:
-        board.close()
-
-
 class _OverGrpc(_Election):
     """The board, ballot box, registry and control run as the real services on loopback with
     TLS (:func:`evote.services.server.serve_election_tls` over a temporary data dir).
@@ -663,8 +647,9 @@ class _OverGrpc(_Election):
     Officials, guardians and the credential authority post through the control port with
     role certificates from the election CA; voters enroll through the registry with one-time
     codes and cast concurrently (a thread pool of clients, a TLS channel each), checking each
-    receipt offline; witnesses cosign the log's checkpoints directly. Entry 0 (the manifest)
-    is written into the data dir before the servers start, as a fresh election's setup does.
+    receipt offline; witnesses follow the public board and hand their cosignatures in on the
+    control port. The data dir is set up as ``evote setup`` does it (the officials' signed
+    manifest as entry 0, the election CA) before the servers start.
     """
 
     def __init__(self, options: MockOptions, progress: Progress) -> None:
@@ -683,6 +668,8 @@ class _OverGrpc(_Election):
             "authority",
             Role.credential_authority(),
         )
+        for name, key in self.witness_keys:
+            self._roles[key.verify_key.encode()] = (name, Role.for_witness(name))
 
     @property
     def servers(self) -> ElectionServers:
@@ -697,7 +684,10 @@ class _OverGrpc(_Election):
     def start(self) -> None:
         started = time.perf_counter()
         self._directory = Path(tempfile.mkdtemp(prefix="evote-mock-grpc-"))
-        new_election_dir(self._directory, self.manifest, self.log_key, self.official_quorum())
+        entry = Entry.create(
+            kinds.MANIFEST, self.election_id, self.manifest.to_tlv(), self.official_quorum()
+        )
+        create_election_dir(self._directory, entry.encoded, self.log_key)
         self._ca = setup_data_dir(self._directory)
         self._servers = serve_election_tls(
             self._directory, self.log_key, authority_key=self.authority
@@ -765,6 +755,19 @@ class _OverGrpc(_Election):
             for client in clients:
                 client.close()
         return results
+
+    def witness_round(self, now: int) -> None:
+        """Every witness reads the newest checkpoint and a consistency proof from its last
+        cosigned tree on the public port, checks and cosigns, and hands its cosignature in on
+        the control port with its witness certificate (the board never calls witnesses)."""
+        with BoardClient(self._connection()) as board:
+            latest = board.checkpoint()
+            size = checkpoint_size(latest)
+            for witness, (_, key) in zip(self.witnesses, self.witness_keys, strict=True):
+                old = witness.state.size
+                proof = board.consistency_proof(old, size) if old else []
+                signature = witness.add_checkpoint(latest, old, proof, now)
+                latest = self.control(key).add_cosignature(size, signature.line().rstrip("\n"))
 
     def append(self, entry: bytes, signers: Sequence[SigningKey]) -> int:
         receipt = self.control(signers[0]).post(entry)

@@ -125,6 +125,7 @@ METHOD_RULES: Final[Mapping[str, MethodRule]] = {
     ),
     _CONTROL + "ImportRoll": _rule(Port.CONTROL, RoleKind.CREDENTIAL_AUTHORITY),
     _CONTROL + "CloseRegistration": _rule(Port.CONTROL, RoleKind.CREDENTIAL_AUTHORITY),
+    _CONTROL + "AddCosignature": _rule(Port.CONTROL, RoleKind.WITNESS),
     # Served by a witness operator's server; the caller is the log (C2SP tlog-witness). The
     # witness checks the log's signature and consistency itself; mTLS keeps strangers out.
     _WITNESS + "AddCheckpoint": _rule(Port.CONTROL, RoleKind.BOARD),

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
@@ -35,6 +36,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from evote.crypto.rng import random_bytes
 from evote.errors import TransportSecurityError
+from evote.files import write_atomically
 
 ROLE_URN_PREFIX = "urn:evote:role:"
 """Every role URI SAN starts with this; other URIs in a certificate are ignored."""
@@ -540,3 +542,36 @@ def _first(value: Sequence[bytes] | bytes | None) -> bytes | None:
     if value is None or isinstance(value, bytes):
         return value
     return value[0] if value else None
+
+
+# ---------------------------------------------------------------------------------------------
+# A party's role directory: what `evote ca issue` hands over, and what its clients load
+
+ROLE_KEY_FILE = "key.pem"
+ROLE_CERTIFICATE_FILE = "cert.pem"
+ROLE_CA_FILE = "ca.pem"
+
+
+def write_role_dir(directory: Path, leaf: LeafCredentials) -> None:
+    """Write a role's key (mode 0600), certificate and the CA certificate into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    write_atomically(directory / ROLE_KEY_FILE, leaf.key_pem, 0o600)
+    write_atomically(directory / ROLE_CERTIFICATE_FILE, leaf.certificate_pem)
+    write_atomically(directory / ROLE_CA_FILE, leaf.ca_pem)
+
+
+def load_role_dir(directory: Path) -> LeafCredentials:
+    """The role credentials :func:`write_role_dir` wrote, checked to belong together."""
+    try:
+        key = load_private_key((directory / ROLE_KEY_FILE).read_bytes())
+        certificate = load_certificate((directory / ROLE_CERTIFICATE_FILE).read_bytes())
+        ca_certificate = load_certificate((directory / ROLE_CA_FILE).read_bytes())
+    except OSError as error:
+        raise TransportSecurityError(
+            f"cannot read the role credentials in {directory}: {error.strerror or error}"
+        ) from None
+    if key.public_key().public_numbers() != _ec_public_key(certificate).public_numbers():
+        raise TransportSecurityError(f"{directory}: the key does not match the certificate")
+    if role_of(certificate) is None:
+        raise TransportSecurityError(f"{directory}: the certificate names no evote role")
+    return LeafCredentials(key, certificate, ca_certificate)

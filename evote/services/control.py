@@ -18,6 +18,11 @@ credentials                       credential auth.    exactly the credential-aut
                                                       otherwise CloseRegistration posts it)
 ================================  ==================  ==========================================
 
+Witnesses are clients too: a witness follows the public board, checks that the log only grew,
+cosigns, and hands its cosignature line back with AddCosignature (witness role; the line must
+carry the role's own witness name and verify under the key the manifest gives that name). The
+board attaches it to the checkpoint it signed; it never calls out to witnesses.
+
 The manifest itself is entry 0 and is never posted here. A kind the caller's role may not post
 is PERMISSION_DENIED; wrong or missing signers, a bad signature or a malformed body is
 INVALID_ARGUMENT; an entry out of phase (open twice, close before open, a second credential
@@ -42,10 +47,11 @@ import grpc
 from cryptography import x509
 
 from evote.board.entry import Entry
+from evote.board.note import parse_note
 from evote.ceremony.messages import GuardianKey, JointKey
 from evote.crypto.signing import SigningKey, VerifyKey
 from evote.election.manifest import Manifest
-from evote.errors import DecodeError, TransportSecurityError
+from evote.errors import BoardError, DecodeError, TransportSecurityError
 from evote.record import kinds
 from evote.record.ballot_station import BallotStation
 from evote.record.kinds import CredentialList, PhaseMark
@@ -245,6 +251,27 @@ class ControlService(control_pb2_grpc.ControlServicer):
         except RegistryError as error:
             raise refused(error) from None
         return status_message(counts)
+
+    @rpc
+    def AddCosignature(
+        self, request: control_pb2.AddCosignatureRequest, context: grpc.ServicerContext
+    ) -> board_pb2.Checkpoint:
+        role = self._role(context)
+        if role.kind is not RoleKind.WITNESS or role.witness is None:
+            raise _denied(f"role {role} may not add a cosignature")
+        board = self.station.board
+        try:
+            text = board.checkpoint_at(request.size)
+        except BoardError as error:
+            raise Refused(grpc.StatusCode.NOT_FOUND, str(error)) from None
+        if f"\n{request.line}\n" in text:
+            return board_pb2.Checkpoint(note=text)  # a retry: this line is attached already
+        # A malformed line or a cosignature that does not verify is a CheckpointError
+        # (INVALID_ARGUMENT); the board checks it under the manifest's key for that name.
+        signature = parse_note(f"{text}{request.line}\n").signatures[-1]
+        if signature.name != role.witness:
+            raise _denied(f"witness {role.witness} may not hand in {signature.name}'s cosignature")
+        return board_pb2.Checkpoint(note=board.add_cosignature(request.size, signature))
 
     @rpc
     def CloseRegistration(

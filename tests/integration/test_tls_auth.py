@@ -88,6 +88,11 @@ class FixedControl(control_pb2_grpc.ControlServicer):
     ) -> control_pb2.RegistrationStatus:
         return control_pb2.RegistrationStatus(closed=True)
 
+    def AddCosignature(
+        self, request: control_pb2.AddCosignatureRequest, context: grpc.ServicerContext
+    ) -> board_pb2.Checkpoint:
+        return board_pb2.Checkpoint(note=request.line)
+
 
 def _fixed_handlers(service: ServiceDescriptor) -> grpc.GenericRpcHandler:
     """Every method of ``service`` answering its empty response: a stand-in servicer."""

@@ -103,6 +103,30 @@ class Empty(_message.Message):
 Global___Empty: _TypeAlias = Empty  # noqa: Y015
 
 @_typing.final
+class AddCosignatureRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIZE_FIELD_NUMBER: _builtins.int
+    LINE_FIELD_NUMBER: _builtins.int
+    size: _builtins.int
+    """The size of the checkpoint the witness cosigned (one the log signed)."""
+    line: _builtins.str
+    """The witness's C2SP cosignature/v1 line over that checkpoint, without the newline."""
+    def __init__(
+        self,
+        *,
+        size: _builtins.int = ...,
+        line: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["line", b"line", "size", b"size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddCosignatureRequest: _TypeAlias = AddCosignatureRequest  # noqa: Y015
+
+@_typing.final
 class EnrollRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

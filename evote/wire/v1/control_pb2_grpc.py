@@ -50,6 +50,11 @@ class ControlStub:
                 request_serializer=evote_dot_wire_dot_v1_dot_control__pb2.Empty.SerializeToString,
                 response_deserializer=evote_dot_wire_dot_v1_dot_control__pb2.RegistrationStatus.FromString,
                 _registered_method=True)
+        self.AddCosignature = channel.unary_unary(
+                '/evote.wire.v1.Control/AddCosignature',
+                request_serializer=evote_dot_wire_dot_v1_dot_control__pb2.AddCosignatureRequest.SerializeToString,
+                response_deserializer=evote_dot_wire_dot_v1_dot_board__pb2.Checkpoint.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -73,6 +78,14 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddCosignature(self, request, context):
+        """A witness that follows the board hands back its cosignature (the pull model: the board
+        never calls out to witnesses). Answers the checkpoint with every cosignature so far.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -90,6 +103,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.CloseRegistration,
                     request_deserializer=evote_dot_wire_dot_v1_dot_control__pb2.Empty.FromString,
                     response_serializer=evote_dot_wire_dot_v1_dot_control__pb2.RegistrationStatus.SerializeToString,
+            ),
+            'AddCosignature': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddCosignature,
+                    request_deserializer=evote_dot_wire_dot_v1_dot_control__pb2.AddCosignatureRequest.FromString,
+                    response_serializer=evote_dot_wire_dot_v1_dot_board__pb2.Checkpoint.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -173,6 +191,33 @@ class Control:
             '/evote.wire.v1.Control/CloseRegistration',
             evote_dot_wire_dot_v1_dot_control__pb2.Empty.SerializeToString,
             evote_dot_wire_dot_v1_dot_control__pb2.RegistrationStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddCosignature(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/evote.wire.v1.Control/AddCosignature',
+            evote_dot_wire_dot_v1_dot_control__pb2.AddCosignatureRequest.SerializeToString,
+            evote_dot_wire_dot_v1_dot_board__pb2.Checkpoint.FromString,
             options,
             channel_credentials,
             insecure,

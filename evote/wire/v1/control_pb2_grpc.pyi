@@ -38,6 +38,10 @@ class ControlStub:
     Post: _grpc.UnaryUnaryMultiCallable[_control_pb2.PostRequest, _board_pb2.Receipt]
     ImportRoll: _grpc.UnaryUnaryMultiCallable[_control_pb2.ImportRollRequest, _control_pb2.RegistrationStatus]
     CloseRegistration: _grpc.UnaryUnaryMultiCallable[_control_pb2.Empty, _control_pb2.RegistrationStatus]
+    AddCosignature: _grpc.UnaryUnaryMultiCallable[_control_pb2.AddCosignatureRequest, _board_pb2.Checkpoint]
+    """A witness that follows the board hands back its cosignature (the pull model: the board
+    never calls out to witnesses). Answers the checkpoint with every cosignature so far.
+    """
 
 @_typing.type_check_only
 class ControlAsyncStub(ControlStub):
@@ -45,6 +49,10 @@ class ControlAsyncStub(ControlStub):
     Post: _aio.UnaryUnaryMultiCallable[_control_pb2.PostRequest, _board_pb2.Receipt]  # type: ignore[assignment]
     ImportRoll: _aio.UnaryUnaryMultiCallable[_control_pb2.ImportRollRequest, _control_pb2.RegistrationStatus]  # type: ignore[assignment]
     CloseRegistration: _aio.UnaryUnaryMultiCallable[_control_pb2.Empty, _control_pb2.RegistrationStatus]  # type: ignore[assignment]
+    AddCosignature: _aio.UnaryUnaryMultiCallable[_control_pb2.AddCosignatureRequest, _board_pb2.Checkpoint]  # type: ignore[assignment]
+    """A witness that follows the board hands back its cosignature (the pull model: the board
+    never calls out to witnesses). Answers the checkpoint with every cosignature so far.
+    """
 
 class ControlServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -67,6 +75,16 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         request: _control_pb2.Empty,
         context: _ServicerContext,
     ) -> _typing.Union[_control_pb2.RegistrationStatus, _abc.Awaitable[_control_pb2.RegistrationStatus]]: ...
+
+    @_abc_1.abstractmethod
+    def AddCosignature(
+        self,
+        request: _control_pb2.AddCosignatureRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_board_pb2.Checkpoint, _abc.Awaitable[_board_pb2.Checkpoint]]:
+        """A witness that follows the board hands back its cosignature (the pull model: the board
+        never calls out to witnesses). Answers the checkpoint with every cosignature so far.
+        """
 
 def add_ControlServicer_to_server(servicer: ControlServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
