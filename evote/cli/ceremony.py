@@ -26,6 +26,7 @@ from evote.ceremony.transcript import (
 from evote.cli import main
 from evote.crypto.signing import VerifyKey
 from evote.errors import EvoteError
+from evote.files import write_new
 from evote.mock.ceremony_run import run_script
 from evote.verify.load import load
 
@@ -163,12 +164,8 @@ def verify_transcript(
 def merge(out: Path, copies: tuple[Path, ...]) -> None:
     """Merge separately signed copies of one entry into one (e.g. the joint key, signed by
     every guardian on their own machine and by the officials)."""
-    if out.exists():
-        raise click.BadParameter(f"{out} exists; choose a new file", param_hint="--out")
     merged = merge_signatures([Entry.decode(path.read_bytes()) for path in copies])
-    partial = out.with_name(out.name + ".partial")
-    partial.write_bytes(merged.encoded)
-    partial.replace(out)
+    write_new(out, merged.encoded)
     click.echo(f"{merged.kind} entry with {len(merged.signatures)} signatures written to {out}")
 
 

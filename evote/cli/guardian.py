@@ -28,10 +28,8 @@ outbox file is never overwritten.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -63,6 +61,7 @@ from evote.crypto.keystore import (
 from evote.crypto.signing import SigningKey
 from evote.election.manifest import Manifest
 from evote.errors import DecodeError, EvoteError, InvalidInput
+from evote.files import write_atomically, write_new
 from evote.record import kinds
 from evote.record.guardian_tally import answer_tally
 from evote.verify.runner import verify_record
@@ -96,65 +95,6 @@ def _clear_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 # --- files, all or nothing ---------------------------------------------------------------------
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (where the platform allows it)."""
-    with contextlib.suppress(OSError):
-        handle = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-
-
-def _temporary(path: Path, data: bytes) -> Path:
-    """``data`` in a new file (mode 0600) beside ``path``, flushed to disk."""
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Path(name)
-
-
-def write_new(path: Path, data: bytes) -> None:
-    """Create ``path`` holding ``data``, whole or not at all; never replace an existing file."""
-    try:
-        temporary = _temporary(path, data)
-    except OSError as error:
-        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from error
-    try:
-        try:
-            os.link(temporary, path)  # atomic, and fails if the name is taken
-        except FileExistsError:
-            raise click.ClickException(f"{path} exists; it was left as it is") from None
-        except OSError:  # no hard links (FAT on a USB stick): check, then rename
-            if path.exists():
-                raise click.ClickException(f"{path} exists; it was left as it is") from None
-            os.replace(temporary, path)
-    except OSError as error:
-        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from error
-    finally:
-        temporary.unlink(missing_ok=True)
-    _fsync_directory(path.parent)
-
-
-def replace_file(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` atomically: readers see the old file or the new one."""
-    try:
-        temporary = _temporary(path, data)
-        try:
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
-    except OSError as error:
-        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from error
-    _fsync_directory(path.parent)
 
 
 def _read(path: Path, what: str, limit: int | None = None) -> bytes:
@@ -207,7 +147,9 @@ class _Opened:
                 f"{self.path} changed while this command ran (another evote command?); "
                 "nothing was saved: run this command again"
             )
-        replace_file(self.path, seal_with_passphrase(self.passphrase, state.to_tlv(), self.limits))
+        write_atomically(
+            self.path, seal_with_passphrase(self.passphrase, state.to_tlv(), self.limits), 0o600
+        )
 
 
 def _open(key_file: Path) -> _Opened:
@@ -281,7 +223,7 @@ def _write_outbox(outbox: Path, posted: Sequence[Posted]) -> list[Path]:
     for item in posted:
         target = outbox / item.name
         if not (target.exists() and _read(target, "outbox file") == item.data):
-            write_new(target, item.data)
+            write_new(target, item.data, 0o600)
         written.append(target)
     return written
 
@@ -346,7 +288,7 @@ def identity(key_file: Path, kdf: str) -> None:
     passphrase = _passphrase(key_file, new=True)
     key = SigningKey.generate()
     sealed = seal_with_passphrase(passphrase, GuardianState.new(key).to_tlv(), PRESETS[kdf])
-    write_new(key_file, sealed)
+    write_new(key_file, sealed, 0o600)
     click.echo(f"identity key {key.verify_key.encode().hex()}")
     click.echo(
         f"Give this public key to the officials for the manifest; keep {key_file} and its "

@@ -13,7 +13,7 @@ from evote.board.entry import Entry
 from evote.cli import main
 from evote.cli.setup import read_seed
 from evote.election.manifest import Manifest
-from evote.files import write_atomically
+from evote.files import write_new
 from evote.record import kinds
 
 
@@ -84,15 +84,13 @@ def sign(path: Path, keys: tuple[Path, ...], out: Path) -> None:
     Officials who sign on their own machines each write a copy; merge the copies with
     `evote ceremony merge-signatures`. Every key must be one of the manifest's officials.
     """
-    if out.exists():
-        raise click.BadParameter(f"{out} exists; choose a new file", param_hint="--out")
     manifest = read_manifest(path)
     signers = [read_seed(key) for key in keys]
     for key_path, signer in zip(keys, signers, strict=True):
         if signer.verify_key not in manifest.officials:
             raise click.BadParameter(f"{key_path} is not one of the manifest's officials' keys")
     entry = Entry.create(kinds.MANIFEST, manifest.election_id, manifest.to_tlv(), signers)
-    write_atomically(out, entry.encoded)
+    write_new(out, entry.encoded)
     click.echo(
         f"manifest entry with {len(signers)} of {manifest.official_quorum} required officials' "
         f"signatures written to {out}"

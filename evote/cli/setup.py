@@ -23,7 +23,7 @@ from evote.cli import main
 from evote.crypto.rng import random_bytes
 from evote.crypto.signing import SigningKey
 from evote.errors import EvoteError
-from evote.files import write_atomically
+from evote.files import write_new
 from evote.services.ca import ROLE_URN_PREFIX, Role
 from evote.services.setup import create_election_dir, issue_role
 
@@ -52,10 +52,8 @@ def key_group() -> None:
 def new_key(path: Path) -> None:
     """Make a new Ed25519 key in PATH (its seed in hex, readable by you only) and print the
     public key for the manifest. Keep PATH offline except when the key signs."""
-    if path.exists():
-        raise click.BadParameter(f"{path} exists; it was left as it is", param_hint="PATH")
     seed = random_bytes(SEED_BYTES)
-    write_atomically(path, seed.hex().encode("ascii") + b"\n", 0o600)
+    write_new(path, seed.hex().encode("ascii") + b"\n", 0o600)
     click.echo(SigningKey(seed).verify_key.encode().hex())
 
 

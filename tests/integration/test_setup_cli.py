@@ -41,7 +41,8 @@ def invoke(*arguments: str, ok: bool = True) -> str:
         assert result.exit_code == 0, result.output
     else:
         assert result.exit_code != 0, result.output
-    return result.output
+    # `evote` prints an evote error as "error: ..." (evote.cli.run); the runner keeps it.
+    return result.output + ("" if result.exception is None else str(result.exception))
 
 
 def new_key(path: Path) -> VerifyKey:

@@ -64,4 +64,4 @@ def test_merge_signatures_writes_one_entry_with_every_signature(tmp_path: Path) 
     assert set(Entry.decode(out.read_bytes()).signers) == {key.verify_key for key in keys}
     again = CliRunner().invoke(main, ["ceremony", "merge-signatures", "--out", str(out), *copies])
     assert again.exit_code != 0
-    assert "exists" in again.output
+    assert "exists" in str(again.exception)

@@ -1,4 +1,5 @@
-"""`evote guardian` writes files all or nothing, and never overwrites an outbox file."""
+"""Files are written all or nothing (keys private from the start), and a new file never
+replaces another (a guardian's outbox)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ import os
 import stat
 from pathlib import Path
 
-import click
 import pytest
 
-from evote.cli.guardian import replace_file, write_new
+from evote.files import FileWriteError, write_atomically, write_new
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -18,10 +18,10 @@ def leftovers(directory: Path) -> list[str]:
 
 def test_a_new_file_is_private_and_never_replaces_another(tmp_path: Path) -> None:
     target = tmp_path / "g1.key"
-    write_new(target, b"first")
+    write_new(target, b"first", 0o600)
     assert target.read_bytes() == b"first"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    with pytest.raises(click.ClickException, match="exists; it was left as it is"):
+    with pytest.raises(FileWriteError, match="exists; it was left as it is"):
         write_new(target, b"second")
     assert target.read_bytes() == b"first"
     assert leftovers(tmp_path) == []
@@ -37,7 +37,7 @@ def test_without_hard_links_a_new_file_is_still_never_replaced(
     target = tmp_path / "ceremony-commit-g1.entry"
     write_new(target, b"entry")
     assert target.read_bytes() == b"entry"
-    with pytest.raises(click.ClickException, match="exists"):
+    with pytest.raises(FileWriteError, match="exists"):
         write_new(target, b"other")
     assert target.read_bytes() == b"entry"
     assert leftovers(tmp_path) == []
@@ -46,21 +46,21 @@ def test_without_hard_links_a_new_file_is_still_never_replaced(
 def test_replacing_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "g1.key"
     write_new(target, b"old state")
-    replace_file(target, b"new state")
+    write_atomically(target, b"new state")
     assert target.read_bytes() == b"new state"
 
     def broken(source: object, target: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken)
-    with pytest.raises(click.ClickException, match="No space left on device"):
-        replace_file(target, b"newer state")
+    with pytest.raises(FileWriteError, match="No space left on device"):
+        write_atomically(target, b"newer state")
     assert target.read_bytes() == b"new state"
     assert leftovers(tmp_path) == []
 
 
 def test_a_write_that_fails_leaves_nothing(tmp_path: Path) -> None:
     missing = tmp_path / "no such directory" / "g1.key"
-    with pytest.raises(click.ClickException, match="cannot write"):
+    with pytest.raises(FileWriteError, match="cannot write"):
         write_new(missing, b"data")
     assert not missing.exists()
