@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -17,23 +15,15 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from evote.board.entry import Entry
-from evote.board.log import BulletinBoard
-from evote.board.store import SqliteStore
-from evote.ceremony.messages import JointKey
-from evote.ceremony.rounds import post_key_checks, run_ceremony
 from evote.crypto.signing import SigningKey
-from evote.election.context import ElectionContext
-from evote.election.encrypt import encrypt_ballot
-from evote.election.manifest import Manifest
 from evote.mock.defaults import REFERENCE_CONTESTS
-from evote.mock.election import Choices, mock_manifest, random_plaintext
+from evote.mock.staging import StagedElection, stage_election
 from evote.record import kinds
-from evote.record.kinds import CredentialList, PhaseMark
+from evote.record.kinds import CredentialList
 from evote.services.auth import channel_credentials, channel_options
 from evote.services.ca import ElectionCA, LeafCredentials, Role
 from evote.services.server import (
     BALLOT_BOX_SERVICE,
-    BOARD_FILE,
     CA_KEY_FILE,
     SERVER_KEY_FILE,
     ElectionServers,
@@ -53,77 +43,16 @@ TIMEOUT = 10.0
 CODES = ["alpha-1111", "bravo-2222", "charlie-3333"]
 
 
-@dataclass
-class Setup:
-    data_dir: Path
-    manifest: Manifest
-    context: ElectionContext
-    log_key: SigningKey
-    officials: tuple[SigningKey, ...]
-    authority: SigningKey
-    guardians: tuple[SigningKey, ...]
-
-    def entry(self, kind: str, body: bytes, signers: Sequence[SigningKey]) -> bytes:
-        return Entry.create(kind, self.manifest.election_id, body, signers).encoded
-
-    def mark(self, phase: str, signers: Sequence[SigningKey]) -> bytes:
-        body = PhaseMark("open" if phase == "open" else "close", int(time.time())).to_tlv()
-        return self.entry(phase, body, signers)
-
-    def ballot(self, credential: SigningKey) -> bytes:
-        style = self.manifest.ballot_styles[0].id
-        plaintext = random_plaintext(self.manifest, style, Choices(None), "voter")
-        cast = encrypt_ballot(plaintext, self.context, credential.verify_key, 0)
-        return self.entry(kinds.BALLOT, cast.ballot.to_tlv(), [credential])
+#: A board with the manifest, the key ceremony, the joint key and key checks: no credentials
+#: yet, not open.
+Setup = StagedElection
 
 
 @pytest.fixture
 def setup(tmp_path: Path) -> Setup:
-    """A board with the manifest, the key ceremony, the joint key and key checks: no
-    credentials yet, not open."""
-    data_dir = tmp_path / "election"
-    data_dir.mkdir()
-    officials = tuple(SigningKey.generate() for _ in range(2))
-    authority = SigningKey.generate()
-    guardians = tuple(SigningKey.generate() for _ in range(3))
-    log_key = SigningKey.generate()
-    witnesses = tuple((f"witness-{i}.evote.test", SigningKey.generate()) for i in (1, 2))
-    manifest = mock_manifest(
-        "Registry test",
-        [REFERENCE_CONTESTS[0]],
-        officials=officials,
-        official_quorum=2,
-        authority=authority,
-        guardians=guardians,
-        guardian_quorum=2,
-        log_key=log_key,
-        witnesses=witnesses,
-        witness_quorum=2,
+    return stage_election(
+        tmp_path / "election", "Registry test", [REFERENCE_CONTESTS[0]], voters=0, until="keys"
     )
-    board = BulletinBoard(
-        SqliteStore(data_dir / BOARD_FILE),
-        log_key,
-        manifest.log_origin,
-        kinds.entry_rules(manifest.election_id),
-        manifest.witness_keys(),
-    )
-
-    def post(kind: str, body: bytes, signers: Sequence[SigningKey]) -> None:
-        board.append([Entry.create(kind, manifest.election_id, body, signers).encoded])
-
-    def post_as_guardian(kind: str, body: bytes, guardian: int) -> None:
-        post(kind, body, [guardians[guardian - 1]])
-
-    try:
-        post(kinds.MANIFEST, manifest.to_tlv(), officials)
-        run = run_ceremony(manifest, post_as_guardian)
-        context = run.outcome.require_context()
-        joint = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
-        post(kinds.JOINT_KEY, joint.to_tlv(), [*officials, *guardians])
-        post_key_checks(run.trustees, context, post_as_guardian)
-    finally:
-        board.close()
-    return Setup(data_dir, manifest, context, log_key, officials, authority, guardians)
 
 
 class Client:
@@ -318,11 +247,11 @@ def test_registration_to_casting(setup: Setup, start: Callable[[], Client]) -> N
 
     # An enrolled credential casts; one that never enrolled is refused.
     box = ballot_box_pb2_grpc.BallotBoxStub(public)
-    ballot = setup.ballot(voters[0])
+    ballot = setup.ballot_by(voters[0])
     cast = box.Cast(ballot_box_pb2.CastRequest(entry=ballot), timeout=TIMEOUT)
     assert cast.tracking_code == Entry.decode(ballot).tracking_code
     with pytest.raises(grpc.RpcError) as stranger:
-        box.Cast(ballot_box_pb2.CastRequest(entry=setup.ballot(voters[2])), timeout=TIMEOUT)
+        box.Cast(ballot_box_pb2.CastRequest(entry=setup.ballot_by(voters[2])), timeout=TIMEOUT)
     assert code_of(stranger) == grpc.StatusCode.INVALID_ARGUMENT
 
     # After another restart: the same counts, the box still open, then closed by officials.

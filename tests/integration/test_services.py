@@ -4,9 +4,7 @@ key checks, credentials, open)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -16,25 +14,15 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from evote.board.checkpoint import Checkpoint, cosignature_time, open_checkpoint, sign_checkpoint
 from evote.board.entry import Entry
-from evote.board.log import BulletinBoard
 from evote.board.merkle import MerkleTree, leaf_hash, verify_consistency, verify_inclusion
 from evote.board.note import NoteSignature, parse_note
-from evote.board.store import SqliteStore
 from evote.board.witness import Witness
-from evote.ceremony.messages import JointKey
-from evote.ceremony.rounds import post_key_checks, run_ceremony
 from evote.crypto.signing import SigningKey
-from evote.election.audit import AuditReveal
-from evote.election.context import ElectionContext
-from evote.election.encrypt import encrypt_ballot
-from evote.election.manifest import Manifest
 from evote.mock.defaults import REFERENCE_CONTESTS
-from evote.mock.election import Choices, mock_manifest, random_plaintext
+from evote.mock.staging import StagedElection, stage_election
 from evote.record import kinds
-from evote.record.kinds import CredentialList, PhaseMark
 from evote.services.server import (
     BALLOT_BOX_SERVICE,
-    BOARD_FILE,
     BOARD_SERVICE,
     Running,
     serve,
@@ -54,109 +42,13 @@ CONTESTS = [REFERENCE_CONTESTS[0]]
 TIMEOUT = 10.0
 
 
-@dataclass
-class Election:
-    data_dir: Path
-    manifest: Manifest
-    context: ElectionContext
-    log_key: SigningKey
-    officials: tuple[SigningKey, ...]
-    witnesses: tuple[tuple[str, SigningKey], ...]
-    credentials: tuple[SigningKey, ...]
-
-    @property
-    def origin(self) -> str:
-        return self.manifest.log_origin
-
-    def open_board(self) -> BulletinBoard:
-        return BulletinBoard(
-            SqliteStore(self.data_dir / BOARD_FILE),
-            self.log_key,
-            self.origin,
-            kinds.entry_rules(self.manifest.election_id),
-            self.manifest.witness_keys(),
-        )
-
-    def post(self, kind: str, body: bytes, signers: Sequence[SigningKey]) -> None:
-        board = self.open_board()
-        try:
-            board.append([Entry.create(kind, self.manifest.election_id, body, signers).encoded])
-        finally:
-            board.close()
-
-    def close(self) -> None:
-        self.post(kinds.CLOSE, PhaseMark("close", int(time.time())).to_tlv(), self.officials)
-
-    def ballot(self, voter: int, sequence: int = 0) -> bytes:
-        credential = self.credentials[voter]
-        style = self.manifest.ballot_styles[0].id
-        plaintext = random_plaintext(self.manifest, style, Choices(None), f"voter/{voter}")
-        cast = encrypt_ballot(plaintext, self.context, credential.verify_key, sequence)
-        return Entry.create(
-            kinds.BALLOT, self.manifest.election_id, cast.ballot.to_tlv(), [credential]
-        ).encoded
-
-    def audit(self, voter: int) -> bytes:
-        credential = self.credentials[voter]
-        style = self.manifest.ballot_styles[0].id
-        plaintext = random_plaintext(self.manifest, style, Choices(None), f"audit/{voter}")
-        made = encrypt_ballot(plaintext, self.context, credential.verify_key, 0)
-        reveal = AuditReveal(made.ballot, made.seed, plaintext.votes)
-        return Entry.create(
-            kinds.AUDIT, self.manifest.election_id, reveal.to_tlv(), [credential]
-        ).encoded
+#: The services tests' election: a staged board with every party's key.
+Election = StagedElection
 
 
 def make_election(data_dir: Path, voters: int) -> Election:
     """An election whose SQLite board holds manifest, ceremony, keys, credentials and open."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    officials = tuple(SigningKey.generate() for _ in range(2))
-    authority = SigningKey.generate()
-    guardians = tuple(SigningKey.generate() for _ in range(3))
-    log_key = SigningKey.generate()
-    witnesses = tuple((f"witness-{i}.evote.test", SigningKey.generate()) for i in (1, 2))
-    credentials = tuple(SigningKey.generate() for _ in range(voters))
-    manifest = mock_manifest(
-        "Services test",
-        CONTESTS,
-        officials=officials,
-        official_quorum=2,
-        authority=authority,
-        guardians=guardians,
-        guardian_quorum=2,
-        log_key=log_key,
-        witnesses=witnesses,
-        witness_quorum=2,
-    )
-    board = BulletinBoard(
-        SqliteStore(data_dir / BOARD_FILE),
-        log_key,
-        manifest.log_origin,
-        kinds.entry_rules(manifest.election_id),
-        manifest.witness_keys(),
-    )
-
-    def post(kind: str, body: bytes, signers: Sequence[SigningKey]) -> None:
-        board.append([Entry.create(kind, manifest.election_id, body, signers).encoded])
-
-    def post_as_guardian(kind: str, body: bytes, guardian: int) -> None:
-        post(kind, body, [guardians[guardian - 1]])
-
-    try:
-        post(kinds.MANIFEST, manifest.to_tlv(), officials)
-        run = run_ceremony(manifest, post_as_guardian)
-        context = run.outcome.require_context()
-        joint = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
-        post(kinds.JOINT_KEY, joint.to_tlv(), [*officials, *guardians])
-        post_key_checks(run.trustees, context, post_as_guardian)
-        listed = CredentialList(
-            tuple(sorted((c.verify_key for c in credentials), key=lambda k: k.encode()))
-        )
-        post(kinds.CREDENTIALS, listed.to_tlv(), [authority])
-        post(kinds.OPEN, PhaseMark("open", int(time.time())).to_tlv(), officials)
-    finally:
-        board.close()
-    return Election(data_dir, manifest, context, log_key, officials, witnesses, credentials)
+    return stage_election(data_dir, "Services test", CONTESTS, voters=voters)
 
 
 def check_receipt(election: Election, receipt: board_pb2.Receipt, entry: bytes) -> Checkpoint:
