@@ -47,7 +47,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from evote.board.checkpoint import verify_witnessed
 from evote.board.entry import Entry, signed_message
@@ -168,6 +168,16 @@ class Findings:
             CheckFailed(self.check, message, entry=entry, kind=kind, field=field, cause=cause)
         )
 
+    def unparsed(self, item: Parsed[Any]) -> None:
+        """Fail ``item``, whose body does not parse."""
+        self.fail(
+            f"the body does not parse: {item.error}",
+            entry=item.index,
+            kind=item.entry.kind,
+            field="body",
+            cause=item.error,
+        )
+
     @property
     def passed(self) -> bool:
         return not self.failures
@@ -215,13 +225,7 @@ def _single_problems(findings: Findings, items: Sequence[Parsed[T]], kind: str) 
         )
     for item in items:
         if item.error is not None:
-            findings.fail(
-                f"the body does not parse: {item.error}",
-                entry=item.index,
-                kind=kind,
-                field="body",
-                cause=item.error,
-            )
+            findings.unparsed(item)
 
 
 def _short(key: VerifyKey) -> str:
@@ -522,13 +526,7 @@ def check_phases(entries: Sequence[Entry], manifest: Manifest) -> Findings:
     ]
     for item in marks:
         if item.error is not None:
-            findings.fail(
-                f"the body does not parse: {item.error}",
-                entry=item.index,
-                kind=item.entry.kind,
-                field="body",
-                cause=item.error,
-            )
+            findings.unparsed(item)
         _official_quorum(findings, item.index, item.entry, manifest)
     return findings
 
@@ -1478,13 +1476,7 @@ def check_audits(
         findings.checked += 1
         kind = kinds.AUDIT
         if audit.body is None:
-            findings.fail(
-                f"the body does not parse: {audit.error}",
-                entry=audit.index,
-                kind=kind,
-                field="body",
-                cause=audit.error,
-            )
+            findings.unparsed(audit)
             continue
         _signed_by_exactly(
             findings,
@@ -1679,13 +1671,7 @@ def check_decryption_shares(
         findings.checked += 1
         kind = kinds.DECRYPTION_SHARE
         if item.body is None:
-            findings.fail(
-                f"the body does not parse: {item.error}",
-                entry=item.index,
-                kind=kind,
-                field="body",
-                cause=item.error,
-            )
+            findings.unparsed(item)
             continue
         guardian = item.body.guardian
         if not 1 <= guardian <= len(manifest.guardians):
@@ -1892,13 +1878,7 @@ def check_key_checks(entries: Sequence[Entry], context: ElectionContext) -> Find
     for item in parse_all(entries, kind, KeyCheck.from_tlv):
         findings.checked += 1
         if item.body is None:
-            findings.fail(
-                f"the body does not parse: {item.error}",
-                entry=item.index,
-                kind=kind,
-                field="body",
-                cause=item.error,
-            )
+            findings.unparsed(item)
             continue
         guardian = item.body.guardian
         if not 1 <= guardian <= n:
