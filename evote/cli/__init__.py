@@ -29,4 +29,15 @@ def run() -> None:
 
 
 # Command modules register themselves on `main` when imported.
-from evote.cli import bench, ceremony, guardian, manifest, mock, serve, setup, verify  # noqa: E402, F401
+from evote.cli import (  # noqa: E402, F401
+    bench,
+    ceremony,
+    guardian,
+    manifest,
+    mock,
+    observe,
+    serve,
+    setup,
+    verify,
+    vote,
+)

@@ -1,0 +1,257 @@
+"""``evote observe``: follow an election's board live, verify as entries arrive, cosign.
+
+A typical run, for an observer and for a witness::
+
+    evote observe --server vote.example.org:50051 --ca ca.pem --election-id 3f1c...e9 \\
+        --mirror ~/observed --until result
+    evote observe --server vote.example.org:50051 --ca ca.pem --election-id 3f1c...e9 \\
+        --mirror ~/witnessed --witness-key witness.key --role-dir ~/witness-role \\
+        --control vote.example.org:50052
+
+One line per poll goes to standard error; the mirror is a record directory that
+``evote verify`` reads as it is. See :mod:`evote.client.observer` for what is checked.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Final
+
+import click
+import grpc
+from rich.console import Console
+from rich.markup import escape
+
+from evote.cli import main
+from evote.cli.setup import read_seed
+from evote.cli.verify import _election_id
+from evote.client.channels import BoardClient, ControlClient, load_role, secure_channel
+from evote.client.observer import Observer, PollReport
+
+#: Findings printed at the end, at most (the live lines counted every one).
+SHOWN: Final = 20
+
+
+def _live_line(report: PollReport, witness: bool) -> str:
+    """One poll: size, new entries, ballots so far, failures, and what happened."""
+    failures = f"[bold red]{report.failures}[/]" if report.failures else "0"
+    parts = [
+        f"poll {report.poll}",
+        f"size {report.size} (+{report.new_entries})",
+        f"ballots {report.ballots}",
+        f"failures {failures}",
+    ]
+    if witness and report.cosigned is not None:
+        parts.append(f"[green]cosigned {report.cosigned}[/]")
+    if report.verification is not None:
+        checked = len(report.verification.applicable)
+        if report.verification.passed:
+            parts.append(f"[green]{checked} record checks pass[/]")
+        elif report.verification.waiting_for_witnesses:
+            parts.append("[yellow]waiting for the witnesses' closing quorum[/]")
+        else:
+            failing = ", ".join(report.verification.failing())
+            parts.append(f"[bold red]record checks fail: {escape(failing)}[/]")
+    if report.unavailable is not None:
+        parts.append(f"[yellow]board unavailable ({escape(report.unavailable)})[/]")
+    if report.warning is not None:
+        parts.append(f"[yellow]{escape(report.warning)}[/]")
+    return "  ".join(parts)
+
+
+@main.command("observe")
+@click.option("--server", required=True, metavar="HOST:PORT", help="The board's public port.")
+@click.option(
+    "--ca",
+    "ca_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The election CA's certificate (PEM): the only root trusted for TLS.",
+)
+@click.option(
+    "--election-id",
+    "election_id",
+    required=True,
+    metavar="HEX",
+    help="The election id the officials published (64 hex digits): the observer pins it.",
+)
+@click.option(
+    "--mirror",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory of the mirror (a record directory; created, or resumed from).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds between polls.",
+)
+@click.option(
+    "--until",
+    type=click.Choice(["result"]),
+    default=None,
+    help="Stop once the result is on the board and the whole record verified.",
+)
+@click.option("--polls", type=click.IntRange(min=1), default=None, help="Stop after N polls.")
+@click.option(
+    "--witness-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Cosign as a witness: file with the witness's signing-key seed (hex), a key the "
+    "manifest names.",
+)
+@click.option(
+    "--role-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The witness's role certificate directory (from `evote ca issue`).",
+)
+@click.option("--control", metavar="HOST:PORT", help="The control port, to hand in cosignatures.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that verify ballot proofs [default: one per CPU].",
+)
+@click.pass_context
+def observe(
+    context: click.Context,
+    server: str,
+    ca_file: Path,
+    election_id: str,
+    mirror: Path,
+    interval: float,
+    until: str | None,
+    polls: int | None,
+    witness_key: Path | None,
+    role_dir: Path | None,
+    control: str | None,
+    workers: int | None,
+) -> None:
+    """Follow the board of the pinned election live and verify it as entries arrive.
+
+    Each poll checks the latest checkpoint's signature and cosignatures, fetches the new
+    entries, recomputes the Merkle root over every entry mirrored so far, checks each entry's
+    signatures and each ballot's proofs, and runs the verifier's whole-record checks when the
+    close, the tally and the result arrive. A board that rewrites its history (a checkpoint
+    smaller than one seen, another root for the same entries, a changed entry) is reported
+    with both checkpoints as evidence, and the observer stops.
+
+    With --witness-key, --role-dir and --control the observer also cosigns, as a witness,
+    each checkpoint it verified (a statement that the log only grew; a finding about an
+    entry's content does not stop it), and hands the cosignature to the board.
+
+    Exits with status 0 only if everything checked passed; Ctrl-C stops after the poll in
+    progress.
+    """
+    pinned = _election_id(election_id)
+    if pinned is None:  # a required option: click refuses a missing one before this
+        raise click.BadParameter("the election id is required", param_hint="--election-id")
+    witness_options = (witness_key, role_dir, control)
+    if any(option is not None for option in witness_options) and None in witness_options:
+        raise click.UsageError("a witness needs --witness-key, --role-dir and --control together")
+    ca_pem = ca_file.read_bytes()
+    err = Console(stderr=True)
+    board = BoardClient(secure_channel(server, ca_pem))
+    controller: ControlClient | None = None
+    try:
+        if witness_key is not None and role_dir is not None and control is not None:
+            key = read_seed(witness_key)
+            controller = ControlClient(secure_channel(control, ca_pem, load_role(role_dir)))
+            observer = Observer(
+                board,
+                pinned,
+                mirror,
+                witness_key=key,
+                send_cosignature=controller.add_cosignature,
+                workers=workers,
+            )
+        else:
+            observer = Observer(board, pinned, mirror, workers=workers)
+        passed = _follow(observer, err, server, interval, until, polls)
+    finally:
+        board.close()
+        if controller is not None:
+            controller.close()
+    if not passed:
+        context.exit(1)
+
+
+def _follow(
+    observer: Observer,
+    err: Console,
+    server: str,
+    interval: float,
+    until: str | None,
+    polls: int | None,
+) -> bool:
+    stop = threading.Event()
+
+    def interrupted(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    try:
+        observer.start()
+    except grpc.RpcError as error:
+        raise click.ClickException(
+            f"cannot read the board at {server}: {error.code().name}: {error.details()}"
+        ) from None
+    manifest = observer.manifest
+    err.print(
+        f"observing [bold]{escape(manifest.name)}[/] ({observer.election_id.hex()}) "
+        f"into {escape(str(observer.mirror))}"
+        + (f" as witness {escape(observer.witness_name)}" if observer.witness_name else "")
+    )
+    witness = observer.witness_name is not None
+    previous = {
+        number: signal.signal(number, interrupted) for number in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        passed = observer.follow(
+            interval,
+            until_result=until == "result",
+            polls=polls,
+            on_poll=lambda report: err.print(
+                _live_line(report, witness), highlight=False, soft_wrap=True
+            ),
+            stop=stop,
+        )
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    _summary(observer, err)
+    return passed
+
+
+def _summary(observer: Observer, err: Console) -> None:
+    rewrite = observer.rewrite
+    if rewrite is not None:
+        # Unwrapped, so that the signed checkpoints can be copied out as evidence.
+        err.print("[bold red]" + "=" * 72 + "[/]")
+        err.print(escape(rewrite.diagnostics()), highlight=False, soft_wrap=True)
+        err.print("[bold red]" + "=" * 72 + "[/]")
+        err.print(
+            "[bold red]FAILED[/]: the board rewrote its history. Keep both checkpoints above "
+            "(each is signed by the log) and the mirror: together they prove it."
+        )
+        return
+    for finding in observer.findings[:SHOWN]:
+        err.print(f"[red]-[/] {escape(str(finding))}", soft_wrap=True)
+    if len(observer.findings) > SHOWN:
+        err.print(f"  … and {len(observer.findings) - SHOWN} more")
+    verification = observer.verification
+    if verification is not None:
+        for line in verification.problems()[:SHOWN]:
+            err.print(f"[red]-[/] {escape(line)}", soft_wrap=True)
+    mirror = escape(str(observer.mirror))
+    err.print(
+        f"mirror {mirror}: {observer.size} entries, {observer.ballots} ballots; "
+        f"check it with `evote verify {mirror} --election-id {observer.election_id.hex()}`"
+    )
+    if observer.passed:
+        err.print("[bold green]OBSERVED[/]: everything checked passed.")
+    else:
+        err.print(f"[bold red]FAILED[/]: {observer.failures} failure(s).")
