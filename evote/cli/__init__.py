@@ -36,6 +36,7 @@ from evote.cli import (  # noqa: E402, F401
     manifest,
     mock,
     observe,
+    official,
     serve,
     setup,
     verify,

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 import yaml
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -17,9 +16,9 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
 
 from evote.cli import main
+from evote.cli.results import print_tally_result
 from evote.cli.verify import verify_with_progress
 from evote.mock.defaults import PRESETS, Preset
 from evote.mock.election import (
@@ -180,19 +179,7 @@ def _read_contests(path: Path) -> Preset:
 def _print_result(result: MockResult) -> None:
     console = Console()
     manifest = result.manifest
-    for contest in manifest.contests:
-        for part in contest.parts():
-            _, district = manifest.part(part)
-            table = Table(title=escape(f"{contest.title} [{part}]"))
-            table.add_column("option")
-            table.add_column("votes", justify="right")
-            for option, count in zip(
-                contest.options(district), result.result.counts[part], strict=True
-            ):
-                table.add_row(option, str(count))
-            console.print(table)
-    for line in result.result.outcomes:
-        console.print(f"[bold]{line}[/bold]")
+    print_tally_result(console, manifest, result.result)
     console.print(
         f"{result.ballots_cast} ballots cast ({result.revotes} second votes), "
         f"{result.ballots_counted} counted, {result.audits} audited devices; "

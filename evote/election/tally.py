@@ -21,7 +21,8 @@ from evote.crypto.proofs.statements import DecryptionTarget
 from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext
 from evote.election.manifest import Manifest
-from evote.errors import DecodeError
+from evote.election.outcome import outcome_lines
+from evote.errors import DecodeError, InvalidInput
 
 T = TypeVar("T")
 
@@ -231,6 +232,52 @@ def combine_counts(
             values.append(dlog.discrete_log(ciphertext.beta - combined, bound))
         counts[part] = tuple(values)
     return counts
+
+
+def counted_ballots(cast: Mapping[int, EncryptedBallot]) -> tuple[int, ...]:
+    """The board indices of the ballots that count: each credential's ballot with the highest
+    sequence number, ascending. ``cast`` holds the admitted ballots by board index.
+
+    The ballot box admits a credential's ballots with rising sequence numbers only, so on an
+    honest board this is also each credential's last ballot; taking the highest sequence keeps
+    a replayed old ballot from ever becoming the counted one.
+    """
+    best: dict[bytes, tuple[int, int]] = {}
+    for index, ballot in cast.items():
+        credential = ballot.credential.encode()
+        if credential not in best or best[credential][0] < ballot.sequence:
+            best[credential] = (ballot.sequence, index)
+    return tuple(sorted(index for _, index in best.values()))
+
+
+def encrypted_tally(manifest: Manifest, cast: Mapping[int, EncryptedBallot]) -> EncryptedTally:
+    """The tally of the admitted ballots ``cast`` (by board index): the counted indices and
+    the sums of their ciphertexts per part and option."""
+    counted = counted_ballots(cast)
+    return EncryptedTally(counted, aggregate(manifest, (cast[index] for index in counted)))
+
+
+def tally_result(
+    manifest: Manifest,
+    tally: EncryptedTally,
+    shares: Mapping[int, GuardianShares],
+    registered: int,
+) -> TallyResult:
+    """The result the guardians' (verified) ``shares`` decrypt ``tally`` to: the counts of
+    every part and option, each contest's outcome under its counting rule (``registered``
+    credentials, the counted ballots as participants), and the guardians combined."""
+    if len(shares) < manifest.guardian_quorum:
+        raise InvalidInput(
+            f"{len(shares)} guardians' shares verify; decrypting needs {manifest.guardian_quorum}"
+        )
+    highest = max(
+        max(contest.shape(district).option_limits)
+        for contest, district in (manifest.part(part) for part in all_parts(manifest))
+    )
+    counted = len(tally.counted)
+    counts = combine_counts(tally.totals, shares, manifest.guardian_quorum, highest * counted)
+    lines = outcome_lines(manifest, counts, registered=registered, participants=counted)
+    return TallyResult(tuple(sorted(shares)), counts, lines)
 
 
 def shares_by_guardian(

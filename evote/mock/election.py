@@ -60,13 +60,11 @@ from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext
 from evote.election.encrypt import PlaintextBallot, encrypt_ballot
 from evote.election.manifest import Manifest
-from evote.election.outcome import outcome_lines
 from evote.election.tally import (
-    EncryptedTally,
     TallyResult,
-    aggregate,
     all_parts,
-    combine_counts,
+    encrypted_tally,
+    tally_result,
 )
 from evote.errors import EvoteError, InvalidInput
 from evote.mock.defaults import REFERENCE_CONTESTS
@@ -521,32 +519,22 @@ class _Election(ABC):
     ) -> tuple[TallyResult, int, int]:
         started = time.perf_counter()
         # The last valid ballot of each credential counts: the highest sequence number.
-        counted: dict[bytes, tuple[int, int]] = {}
-        for index, ballot in self.cast.items():
-            credential = ballot.credential.encode()
-            if credential not in counted or counted[credential][0] < ballot.sequence:
-                counted[credential] = (ballot.sequence, index)
-        indices = tuple(sorted(index for _, index in counted.values()))
-        totals = aggregate(self.manifest, (self.cast[i] for i in indices))
-        self.post(kinds.TALLY, EncryptedTally(indices, totals).to_tlv(), self.official_quorum())
+        tally = encrypted_tally(self.manifest, self.cast)
+        self.post(kinds.TALLY, tally.to_tlv(), self.official_quorum())
         present = self._present_guardians()
         shares = {}
         for guardian in present:
-            shares[guardian] = trustees[guardian - 1].decrypt_tally(context, totals)
+            shares[guardian] = trustees[guardian - 1].decrypt_tally(context, tally.totals)
             self.post(
                 kinds.DECRYPTION_SHARE,
                 shares[guardian].to_tlv(),
                 [self.guardian_keys[guardian - 1]],
             )
-        counts = combine_counts(totals, shares, self.options.quorum, len(indices))
-        self._check_ground_truth(counts, final)
-        lines = outcome_lines(
-            self.manifest, counts, registered=len(self.credentials), participants=len(indices)
-        )
-        result = TallyResult(tuple(present), counts, lines)
+        result = tally_result(self.manifest, tally, shares, registered=len(self.credentials))
+        self._check_ground_truth(result.counts, final)
         self.post(kinds.RESULT, result.to_tlv(), self.official_quorum())
         self._timed("tally and decryption", started)
-        return result, len(self.cast), len(indices)
+        return result, len(self.cast), len(tally.counted)
 
     def _present_guardians(self) -> list[int]:
         everyone = list(range(1, self.options.guardians + 1))
