@@ -55,7 +55,6 @@ from evote.ceremony.messages import GuardianKey, JointKey, KeyCheck
 from evote.ceremony.outcome import verify_key_check
 from evote.client.channels import ControlClient
 from evote.client.receipt import Receipt, check_receipt
-from evote.crypto.proofs.chaum_pedersen import verify_decryption_share
 from evote.crypto.signing import SigningKey, VerifyKey
 from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext
@@ -64,9 +63,9 @@ from evote.election.tally import (
     EncryptedTally,
     GuardianShares,
     TallyResult,
+    check_guardian_shares,
     encrypted_tally,
     tally_result,
-    target,
 )
 from evote.errors import (
     CheckpointError,
@@ -683,26 +682,12 @@ def share_problem(
     """A decryption-share entry's shares, or why they do not count: the guardian must exist,
     have signed alone, and every share's proof must verify against its verification key and
     the tally's aggregate (target ``tally/<part>/<option>``)."""
-    manifest = context.manifest
     try:
-        shares = GuardianShares.from_tlv(entry.body, manifest)
+        return check_guardian_shares(entry.body, entry.signers, context, tally), None
     except DecodeError as error:
         return None, f"does not parse: {error}"
-    guardian = shares.guardian
-    if not 1 <= guardian <= len(manifest.guardians):
-        return None, f"names guardian {guardian}, and there is none"
-    if entry.signers != (manifest.guardians[guardian - 1],):
-        return None, f"is not signed by guardian {guardian}'s identity key alone"
-    key = context.verification_keys[guardian - 1]
-    for part, values in shares.shares.items():
-        for option, (share, ciphertext) in enumerate(zip(values, tally.totals[part], strict=True)):
-            if share.guardian != guardian:
-                return None, f"files guardian {share.guardian}'s share under guardian {guardian}"
-            try:
-                verify_decryption_share(ciphertext, share, key, target(context, part, option))
-            except ProofError as error:
-                return None, f"guardian {guardian}'s share of {part}[{option}] fails: {error}"
-    return shares, None
+    except InvalidInput as error:
+        return None, str(error)
 
 
 def verified_shares(

@@ -8,21 +8,22 @@ shares combine to ``tally·B = Bc − M`` (§3.9).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from evote.crypto import dlog, encoding, threshold
 from evote.crypto.elgamal import CIPHERTEXT_BYTES, ZERO_CIPHERTEXT, Ciphertext
 from evote.crypto.group import POINT_BYTES, Point
-from evote.crypto.proofs.chaum_pedersen import DecryptionShare
+from evote.crypto.proofs.chaum_pedersen import DecryptionShare, verify_decryption_share
 from evote.crypto.proofs.compact import CompactProof
 from evote.crypto.proofs.statements import DecryptionTarget
+from evote.crypto.signing import VerifyKey
 from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext
 from evote.election.manifest import Manifest
 from evote.election.outcome import outcome_lines
-from evote.errors import DecodeError, InvalidInput
+from evote.errors import DecodeError, InvalidInput, VerificationError
 
 T = TypeVar("T")
 
@@ -278,6 +279,39 @@ def tally_result(
     counts = combine_counts(tally.totals, shares, manifest.guardian_quorum, highest * counted)
     lines = outcome_lines(manifest, counts, registered=registered, participants=counted)
     return TallyResult(tuple(sorted(shares)), counts, lines)
+
+
+def check_guardian_shares(
+    body: bytes,
+    signers: Sequence[VerifyKey],
+    context: ElectionContext,
+    tally: EncryptedTally,
+) -> GuardianShares:
+    """The decryption shares in a ``decryption-share`` entry's ``body``, if they count: the
+    guardian exists and alone signed (``signers``), and every share's proof verifies against
+    its verification key and the tally's aggregate (target ``tally/<part>/<option>``).
+    Raises :class:`InvalidInput` saying which share fails, or :class:`DecodeError`."""
+    manifest = context.manifest
+    shares = GuardianShares.from_tlv(body, manifest)
+    guardian = shares.guardian
+    if not 1 <= guardian <= len(manifest.guardians):
+        raise InvalidInput(f"the shares name guardian {guardian}, and there is none")
+    if tuple(signers) != (manifest.guardians[guardian - 1],):
+        raise InvalidInput(f"the shares are not signed by guardian {guardian}'s identity key alone")
+    key = context.verification_keys[guardian - 1]
+    for part, values in shares.shares.items():
+        for option, (share, ciphertext) in enumerate(zip(values, tally.totals[part], strict=True)):
+            if share.guardian != guardian:
+                raise InvalidInput(
+                    f"guardian {share.guardian}'s share is filed under guardian {guardian}"
+                )
+            try:
+                verify_decryption_share(ciphertext, share, key, target(context, part, option))
+            except VerificationError as error:
+                raise InvalidInput(
+                    f"guardian {guardian}'s share of {part}[{option}] fails: {error}"
+                ) from None
+    return shares
 
 
 def shares_by_guardian(

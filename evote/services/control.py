@@ -25,8 +25,11 @@ board attaches it to the checkpoint it signed; it never calls out to witnesses.
 
 The manifest itself is entry 0 and is never posted here. A kind the caller's role may not post
 is PERMISSION_DENIED; wrong or missing signers, a bad signature or a malformed body is
-INVALID_ARGUMENT; an entry out of phase (open twice, close before open, a second credential
-list) is FAILED_PRECONDITION. Re-posting the exact bytes already on the board answers that
+INVALID_ARGUMENT, and so are decryption shares whose proofs fail against the posted tally; an
+entry out of place (open twice, close before open, a second credential list, a tally before the
+close or a second one, shares or a result before the tally, a guardian's second shares,
+anything after the result) is FAILED_PRECONDITION: it would spoil the record for good.
+Re-posting the exact bytes already on the board answers that
 entry's receipt (idempotent retries).
 
 Appends go through the ballot station's lock, so admission never interleaves with a phase
@@ -51,6 +54,7 @@ from evote.board.note import parse_note
 from evote.ceremony.messages import GuardianKey, JointKey
 from evote.crypto.signing import SigningKey, VerifyKey
 from evote.election.manifest import Manifest
+from evote.election.tally import EncryptedTally, check_guardian_shares
 from evote.errors import BoardError, DecodeError, TransportSecurityError
 from evote.record import kinds
 from evote.record.ballot_station import BallotStation
@@ -195,27 +199,56 @@ class ControlService(control_pb2_grpc.ControlServicer):
             raise Refused(grpc.StatusCode.UNAUTHENTICATED, "a role certificate is required")
         return role
 
-    def _has_kind(self, kind: str) -> bool:
+    def _entries_of(self, kind: str) -> list[Entry]:
+        """Every entry of ``kind`` on the board, in order."""
         board = self.station.board
+        found: list[Entry] = []
         start = 0
         while start < board.size:
             page = board.entries(start, start + _PAGE)
-            if any(Entry.decode(data).kind == kind for data in page):
-                return True
+            found.extend(entry for entry in map(Entry.decode, page) if entry.kind == kind)
             start += len(page)
-        return False
+        return found
 
     def _append(self, entry: Entry) -> tuple[int, str, bool]:
         """Append under the station's lock after the phase checks: (index, checkpoint, fresh);
-        an entry already there is answered with its index and the latest checkpoint."""
+        an entry already there is answered with its index and the latest checkpoint.
+
+        The tally, the decryption shares and the result each have one place in the election:
+        one tally after the close, each guardian's shares of that tally (proofs checked) once
+        and before the result, one result. An entry out of place would spoil the record for
+        good, so it is refused before it reaches the board.
+        """
+        context = self.station.context if entry.kind == kinds.DECRYPTION_SHARE else None
 
         def check(phase: str) -> None:
             if entry.kind == kinds.OPEN and phase != "setup":
                 raise _precondition(f"the election cannot open: it is {phase}")
             if entry.kind == kinds.CLOSE and phase != "open":
                 raise _precondition(f"the election cannot close: it is {phase}")
-            if entry.kind == kinds.CREDENTIALS and self._has_kind(kinds.CREDENTIALS):
+            if entry.kind == kinds.CREDENTIALS and self._entries_of(kinds.CREDENTIALS):
                 raise _precondition("the credential list is already on the board")
+            if entry.kind == kinds.TALLY:
+                if phase != "closed":
+                    raise _precondition(f"the tally comes after the close: the election is {phase}")
+                if self._entries_of(kinds.TALLY):
+                    raise _precondition("the tally is already on the board")
+            if entry.kind in (kinds.DECRYPTION_SHARE, kinds.RESULT):
+                tallies = self._entries_of(kinds.TALLY)
+                if not tallies:
+                    raise _precondition(f"a {entry.kind} entry needs the tally on the board first")
+                if self._entries_of(kinds.RESULT):
+                    raise _precondition("the result is already on the board")
+            if entry.kind == kinds.DECRYPTION_SHARE:
+                if any(
+                    posted.signers == entry.signers
+                    for posted in self._entries_of(kinds.DECRYPTION_SHARE)
+                ):
+                    raise _precondition("this guardian's decryption shares are already posted")
+                if context is None:
+                    raise _precondition("the election has no joint key: nothing to decrypt")
+                tally = EncryptedTally.from_tlv(tallies[0].body, self.manifest)
+                check_guardian_shares(entry.body, entry.signers, context, tally)
 
         return self.station.append_checked(entry, check)
 

@@ -16,6 +16,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from evote.board.entry import Entry
 from evote.crypto.signing import SigningKey
+from evote.election.ballot import EncryptedBallot
+from evote.election.tally import (
+    EncryptedTally,
+    GuardianShares,
+    aggregate,
+    encrypted_tally,
+    tally_result,
+)
 from evote.mock.defaults import REFERENCE_CONTESTS
 from evote.mock.staging import StagedElection, stage_election
 from evote.record import kinds
@@ -307,3 +315,60 @@ def test_guardian_posts_only_its_own_entries(setup: Setup, start: Callable[[], C
             timeout=TIMEOUT,
         )
     assert code_of(credentials) == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_the_tally_shares_and_result_each_have_one_place(tmp_path: Path) -> None:
+    """Out-of-place tally, share and result entries are refused before they reach the board:
+    each would spoil the record for good."""
+    staged = stage_election(tmp_path / "election", "Tally test", [REFERENCE_CONTESTS[0]], voters=2)
+    servers = serve_election_tls(staged.data_dir, staged.log_key)
+    client = Client(servers, setup_data_dir(staged.data_dir))
+    try:
+        official = client.control(Role.official())
+        guardians = [client.control(Role.for_guardian(i)) for i in (1, 2, 3)]
+        box = ballot_box_pb2_grpc.BallotBoxStub(client.public())
+        box.Cast(ballot_box_pb2.CastRequest(entry=staged.ballot(0)), timeout=TIMEOUT)
+        manifest, context = staged.manifest, staged.context
+        tally = encrypted_tally(manifest, {})  # the index of the cast ballot does not matter here
+        tally_entry = staged.entry(kinds.TALLY, tally.to_tlv(), staged.officials)
+
+        def refused(stub: control_pb2_grpc.ControlStub, entry: bytes) -> grpc.StatusCode:
+            with pytest.raises(grpc.RpcError) as call:
+                stub.Post(control_pb2.PostRequest(entry=entry), timeout=TIMEOUT)
+            return code_of(call)
+
+        def shares_of(guardian: int, totals: EncryptedTally) -> bytes:
+            shares = staged.trustees[guardian - 1].decrypt_tally(context, totals.totals)
+            return staged.entry(
+                kinds.DECRYPTION_SHARE, shares.to_tlv(), [staged.guardians[guardian - 1]]
+            )
+
+        precondition = grpc.StatusCode.FAILED_PRECONDITION
+        assert refused(official, tally_entry) == precondition  # still open
+        official.Post(control_pb2.PostRequest(entry=staged.mark("close", staged.officials)))
+        assert refused(guardians[0], shares_of(1, tally)) == precondition  # no tally yet
+        official.Post(control_pb2.PostRequest(entry=tally_entry), timeout=TIMEOUT)
+        other = EncryptedTally((7,), tally.totals)
+        assert refused(official, staged.entry(kinds.TALLY, other.to_tlv(), staged.officials)) == (
+            precondition
+        )
+        # Shares of another aggregate do not verify against the posted tally.
+        ballot = EncryptedBallot.from_tlv(Entry.decode(staged.ballot(1)).body, manifest)
+        bogus = EncryptedTally((), aggregate(manifest, [ballot]))
+        assert refused(guardians[0], shares_of(1, bogus)) == grpc.StatusCode.INVALID_ARGUMENT
+        shares = {}
+        for guardian in (1, 2):
+            entry = shares_of(guardian, tally)
+            guardians[guardian - 1].Post(control_pb2.PostRequest(entry=entry), timeout=TIMEOUT)
+            shares[guardian] = GuardianShares.from_tlv(Entry.decode(entry).body, manifest)
+        # The same shares again are a retry (answered with their receipt); other shares from a
+        # guardian who already answered are refused.
+        guardians[0].Post(control_pb2.PostRequest(entry=shares_of(1, tally)), timeout=TIMEOUT)
+        assert refused(guardians[0], shares_of(1, bogus)) == precondition
+        outcome = tally_result(manifest, tally, shares, registered=2)
+        result_entry = staged.entry(kinds.RESULT, outcome.to_tlv(), staged.officials)
+        official.Post(control_pb2.PostRequest(entry=result_entry), timeout=TIMEOUT)
+        assert refused(guardians[2], shares_of(3, tally)) == precondition  # after the result
+    finally:
+        client.close()
+        servers.stop(None)
