@@ -1,7 +1,8 @@
-"""Writing the public record: export a board to a record directory, restore one into a store.
+"""Writing the public record from a board, and restoring a record into a store.
 
-The record format and its checks are in :mod:`evote.board.record`, which a verifier reads
-without these writers, the sequencer or the stores.
+The record format, its reading and writing, and its checks are in :mod:`evote.board.record`,
+which a verifier (or an observer keeping its own mirror) uses without the sequencer or the
+stores.
 """
 
 from __future__ import annotations
@@ -10,17 +11,9 @@ from pathlib import Path
 from typing import Final
 
 from evote.board.log import BulletinBoard
-from evote.board.record import (
-    CHECKPOINTS_FILE,
-    CHECKPOINTS_HEADER,
-    ENTRIES_FILE,
-    ENTRIES_HEADER,
-    Record,
-)
+from evote.board.record import CHECKPOINTS_FILE, ENTRIES_FILE, Record, write_record
 from evote.board.store import LogStore, StoredEntry
-from evote.crypto import encoding
 from evote.errors import RecordError
-from evote.files import write_atomically
 
 _EXPORT_PAGE: Final = 1000
 
@@ -32,13 +25,10 @@ def export_record(board: BulletinBoard, directory: str | Path) -> None:
     for name in (ENTRIES_FILE, CHECKPOINTS_FILE):
         if (target / name).exists():
             raise RecordError(f"{target / name} exists; export into a new directory")
-    entries = [encoding.encode(ENTRIES_HEADER)]
+    entries: list[bytes] = []
     for start in range(0, board.size, _EXPORT_PAGE):
         entries.extend(board.entries(start, start + _EXPORT_PAGE))
-    notes = [encoding.encode(CHECKPOINTS_HEADER)]
-    notes.extend(encoding.encode(text.encode("utf-8")) for text in board.checkpoints())
-    write_atomically(target / ENTRIES_FILE, b"".join(entries))
-    write_atomically(target / CHECKPOINTS_FILE, b"".join(notes))
+    write_record(target, entries, board.checkpoints())
 
 
 def restore(record: Record, store: LogStore) -> None:

@@ -18,11 +18,15 @@ it, so changing, adding or reordering any byte, or dropping an entry, makes
 one (compare its last checkpoint with one that witnesses cosigned), and that no intermediate
 checkpoint was left out (each is an independent signed statement; receipts and witnesses
 hold the ones they were given, and a consistency proof links any of them to the record).
+
+The files are read and written here, from plain entry bytes and note texts, so that anyone who
+keeps a record (the export from a board, an observer's mirror of one) writes the same format;
+each file is replaced atomically and durably (:func:`evote.files.write_atomically`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -34,6 +38,7 @@ from evote.board.note import SignedNote, parse_note
 from evote.crypto import encoding
 from evote.crypto.signing import VerifyKey
 from evote.errors import DecodeError, EvoteError, RecordError
+from evote.files import write_atomically
 
 ENTRIES_FILE: Final = "entries.tlv"
 CHECKPOINTS_FILE: Final = "checkpoints.tlv"
@@ -57,6 +62,47 @@ class Record:
 def read_entries(directory: str | Path) -> list[bytes]:
     """The stored bytes of every entry of a record, unchecked (:func:`load_record` checks)."""
     return _read_values(Path(directory) / ENTRIES_FILE, ENTRIES_HEADER)
+
+
+def read_checkpoints(directory: str | Path) -> list[str]:
+    """The signed notes of a record's checkpoints, in file order, as text; unchecked beyond
+    being UTF-8 text in ``bytes`` values (:func:`load_record` checks them)."""
+    notes = []
+    for position, value in enumerate(
+        _read_values(Path(directory) / CHECKPOINTS_FILE, CHECKPOINTS_HEADER)
+    ):
+        where = f"checkpoint {position}"
+        try:
+            notes.append(encoding.expect_bytes(encoding.decode(value), what=where).decode())
+        except (DecodeError, UnicodeDecodeError) as error:
+            raise RecordError(f"{where}: {error}") from error
+    return notes
+
+
+def write_record(directory: str | Path, entries: Iterable[bytes], notes: Iterable[str]) -> None:
+    """Write a record directory: :func:`write_entries`, then :func:`write_checkpoints`.
+
+    In that order, so that a write cut short never leaves a checkpoint whose entries are
+    missing: entries past the last checkpoint are what a reader can find, and drop.
+    """
+    write_entries(directory, entries)
+    write_checkpoints(directory, notes)
+
+
+def write_entries(directory: str | Path, entries: Iterable[bytes]) -> None:
+    """Replace the record's ``entries.tlv`` by these entries' stored bytes, in index order
+    (atomically and durably: a reader sees the old file or the new one)."""
+    data = encoding.encode(ENTRIES_HEADER) + b"".join(entries)
+    write_atomically(Path(directory) / ENTRIES_FILE, data)
+
+
+def write_checkpoints(directory: str | Path, notes: Iterable[str]) -> None:
+    """Replace the record's ``checkpoints.tlv`` by these signed notes, given by increasing
+    size (atomically and durably)."""
+    values = [encoding.encode(note.encode("utf-8")) for note in notes]
+    write_atomically(
+        Path(directory) / CHECKPOINTS_FILE, encoding.encode(CHECKPOINTS_HEADER) + b"".join(values)
+    )
 
 
 def _read_values(path: Path, header: str) -> list[bytes]:
@@ -99,13 +145,13 @@ def load_record(
         tree.append(leaf_hash(data))
     checkpoints: list[tuple[Checkpoint, SignedNote]] = []
     previous = 0
-    for position, value in enumerate(_read_values(root / CHECKPOINTS_FILE, CHECKPOINTS_HEADER)):
+    for position, text in enumerate(read_checkpoints(root)):
         where = f"checkpoint {position}"
         try:
-            note = parse_note(encoding.expect_bytes(encoding.decode(value), what=where).decode())
+            note = parse_note(text)
             check_every_signature(note, origin, log_key, witnesses)
             checkpoint = Checkpoint.parse(note.body)
-        except (EvoteError, UnicodeDecodeError) as error:
+        except EvoteError as error:
             raise RecordError(f"{where}: {error}") from error
         if checkpoint.origin != origin:
             raise RecordError(f"{where} belongs to log {checkpoint.origin!r}")

@@ -29,8 +29,6 @@ outbox file is never overwritten.
 from __future__ import annotations
 
 import functools
-import os
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +49,7 @@ from evote.ceremony.offline import (
     next_round,
 )
 from evote.cli import main
+from evote.cli.passphrase import read_passphrase
 from evote.crypto.keystore import (
     PRESETS,
     KdfLimits,
@@ -66,9 +65,6 @@ from evote.record import kinds
 from evote.record.guardian_tally import answer_tally
 from evote.verify.runner import verify_record
 
-PASSPHRASE_ENV: Final = "EVOTE_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
-#: A new key file's passphrase has at least this many characters.
-MIN_PASSPHRASE_CHARS: Final = 12
 #: Inbox files larger than this are refused unread (an entry body is at most 1 MiB).
 MAX_ENTRY_FILE_BYTES: Final = 2 << 20
 
@@ -110,23 +106,11 @@ def _read(path: Path, what: str, limit: int | None = None) -> bytes:
 
 
 def _passphrase(key_file: Path, *, new: bool = False) -> bytes:
-    text = os.environ.get(PASSPHRASE_ENV)
-    if text is None:
-        text = click.prompt(
-            f"Passphrase for {key_file}",
-            hide_input=True,
-            confirmation_prompt=new,
-            err=True,
-        )
-    text = unicodedata.normalize("NFC", text)
-    if new and len(text) < MIN_PASSPHRASE_CHARS:
-        raise click.ClickException(
-            f"choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters: it is all that "
-            "protects your key share if the key file is copied"
-        )
-    if not text:
-        raise click.ClickException("the passphrase is empty")
-    return text.encode("utf-8")
+    return read_passphrase(
+        f"Passphrase for {key_file}",
+        protects="your key share if the key file is copied",
+        new=new,
+    )
 
 
 @dataclass(frozen=True, slots=True)

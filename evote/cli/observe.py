@@ -27,9 +27,10 @@ from rich.markup import escape
 
 from evote.cli import main
 from evote.cli.setup import read_seed
-from evote.cli.verify import _election_id
+from evote.cli.verify import election_id_option
 from evote.client.channels import BoardClient, ControlClient, load_role, secure_channel
-from evote.client.observer import Observer, PollReport
+from evote.client.observer.following import Observer
+from evote.client.observer.reports import PollReport
 
 #: Findings printed at the end, at most (the live lines counted every one).
 SHOWN: Final = 20
@@ -76,6 +77,7 @@ def _live_line(report: PollReport, witness: bool) -> str:
     "election_id",
     required=True,
     metavar="HEX",
+    callback=election_id_option,
     help="The election id the officials published (64 hex digits): the observer pins it.",
 )
 @click.option(
@@ -121,7 +123,7 @@ def observe(
     context: click.Context,
     server: str,
     ca_file: Path,
-    election_id: str,
+    election_id: bytes,
     mirror: Path,
     interval: float,
     until: str | None,
@@ -147,9 +149,6 @@ def observe(
     Exits with status 0 only if everything checked passed; Ctrl-C stops after the poll in
     progress.
     """
-    pinned = _election_id(election_id)
-    if pinned is None:  # a required option: click refuses a missing one before this
-        raise click.BadParameter("the election id is required", param_hint="--election-id")
     witness_options = (witness_key, role_dir, control)
     if any(option is not None for option in witness_options) and None in witness_options:
         raise click.UsageError("a witness needs --witness-key, --role-dir and --control together")
@@ -163,14 +162,14 @@ def observe(
             controller = ControlClient(secure_channel(control, ca_pem, load_role(role_dir)))
             observer = Observer(
                 board,
-                pinned,
+                election_id,
                 mirror,
                 witness_key=key,
                 send_cosignature=controller.add_cosignature,
                 workers=workers,
             )
         else:
-            observer = Observer(board, pinned, mirror, workers=workers)
+            observer = Observer(board, election_id, mirror, workers=workers)
         passed = _follow(observer, err, server, interval, until, polls)
     finally:
         board.close()

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from evote.cli import main
+from evote.client.voter.errors import VoterError
+from evote.client.voter.setup import parse_election_id
 from evote.errors import EvoteError
 from evote.verify.load import load
 from evote.verify.report import VerificationReport, describe_entry
@@ -22,18 +24,16 @@ _PHASES = {
 }
 
 
-def _election_id(text: str | None) -> bytes | None:
-    if text is None:
+def election_id_option(
+    context: click.Context, parameter: click.Parameter, value: str | None
+) -> bytes | None:
+    """Parse an ``--election-id`` option (click callback): a malformed id is a usage error."""
+    if value is None:
         return None
     try:
-        value = bytes.fromhex(text)
-    except ValueError:
-        value = b""
-    if len(value) != 32:
-        raise click.BadParameter(
-            "the election id is 64 hex digits (SHA-256 of the manifest)", param_hint="--election-id"
-        )
-    return value
+        return parse_election_id(value)
+    except VoterError as error:
+        raise click.BadParameter(str(error), context, parameter) from None
 
 
 def verify_with_progress(
@@ -58,6 +58,7 @@ def verify_with_progress(
     "--election-id",
     "election_id",
     metavar="HEX",
+    callback=election_id_option,
     help="The election id published by the electoral authority (64 hex digits). Without it, "
     "the record's own manifest is trusted and its id is printed for you to compare.",
 )
@@ -72,7 +73,7 @@ def verify_with_progress(
 def verify(
     context: click.Context,
     record: Path,
-    election_id: str | None,
+    election_id: bytes | None,
     as_json: bool,
     workers: int | None,
 ) -> None:
@@ -81,7 +82,7 @@ def verify(
     Exits with status 0 if every check passes and 1 otherwise. A progress bar goes to standard
     error; the report (a table, or JSON with --json) to standard output.
     """
-    report = verify_with_progress(record, _election_id(election_id), workers)
+    report = verify_with_progress(record, election_id, workers)
     if as_json:
         click.echo(report.to_json_text())
     else:

@@ -1,7 +1,7 @@
 """``evote enroll``, ``evote vote`` and ``evote receipt check``: the voter's own client.
 
-A voter keeps everything in one **voter directory** (:mod:`evote.client.voter`): the
-credential made on the device and sealed under a passphrase, the pinned election id, the
+A voter keeps everything in one **voter directory** (:mod:`evote.client.voter.directory`):
+the credential made on the device and sealed under a passphrase, the pinned election id, the
 checked manifest, the server and its CA, and one receipt file per cast or challenged ballot.
 The passphrase is asked for at the terminal, or read from ``EVOTE_PASSPHRASE`` (for scripts
 and tests; it is visible to the user's other processes). A typical run::
@@ -19,37 +19,28 @@ Every failure is an :class:`~evote.errors.EvoteError` whose message says what to
 
 from __future__ import annotations
 
-import os
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from evote.cli import main
-from evote.cli.guardian import MIN_PASSPHRASE_CHARS, PASSPHRASE_ENV
-from evote.client.voter import (
-    InvalidChoice,
-    PreparedBallot,
-    StoredReceipt,
-    VoterDir,
-    VoterError,
-    VotingSession,
-    check_code,
+from evote.cli.passphrase import read_passphrase
+from evote.client.voter.choices import (
     check_part_choice,
-    check_receipt_online,
-    check_stored_receipt,
     chosen_options,
-    enroll,
-    is_revote,
     make_plaintext,
     parse_choices,
-    parse_election_id,
     part_label,
     part_options,
-    send_pending,
     style_parts,
 )
+from evote.client.voter.directory import StoredReceipt, VoterDir
+from evote.client.voter.enrollment import check_code, check_not_enrolled, enroll
+from evote.client.voter.errors import InvalidChoice, VoterError
+from evote.client.voter.receipts import check_receipt_online, check_stored_receipt
+from evote.client.voter.setup import parse_election_id
+from evote.client.voter.voting import PreparedBallot, VotingSession, is_revote, send_pending
 from evote.crypto.keystore import PRESETS
 from evote.election.encrypt import PlaintextBallot
 from evote.election.manifest import Manifest
@@ -59,6 +50,14 @@ _VOTER_DIR = click.option(
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Your voter directory: credential, election, receipts.",
+)
+
+#: For commands after enrollment, which connect with the CA kept in the voter directory.
+_KEPT_CA = click.option(
+    "--ca",
+    "ca_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The election CA certificate (default: the one kept at enrollment).",
 )
 
 
@@ -71,23 +70,11 @@ def _read_ca(path: Path) -> bytes:
 
 def _passphrase(voter_dir: Path, *, new: bool) -> bytes:
     """The voter's passphrase: ``EVOTE_PASSPHRASE``, or asked (twice for a new one)."""
-    text = os.environ.get(PASSPHRASE_ENV)
-    if text is None:
-        text = click.prompt(
-            f"Passphrase for your credential in {voter_dir}",
-            hide_input=True,
-            confirmation_prompt=new,
-            err=True,
-        )
-    text = unicodedata.normalize("NFC", text)
-    if new and len(text) < MIN_PASSPHRASE_CHARS:
-        raise VoterError(
-            f"choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters: it is all that "
-            "protects your voting credential if your voter directory is copied"
-        )
-    if not text:
-        raise VoterError("the passphrase is empty")
-    return text.encode("utf-8")
+    return read_passphrase(
+        f"Passphrase for your credential in {voter_dir}",
+        protects="your voting credential if your voter directory is copied",
+        new=new,
+    )
 
 
 # --- enroll --------------------------------------------------------------------------------------
@@ -135,12 +122,7 @@ def enroll_command(
     check_code(code)
     ca_pem = _read_ca(ca_path)
     voter = VoterDir(voter_dir)
-    if voter.enrolled():
-        state = voter.load_state()
-        raise VoterError(
-            f"{voter_dir} already holds an enrollment, in election {state.election_id.hex()}: "
-            "nothing was changed"
-        )
+    check_not_enrolled(voter)
     passphrase = _passphrase(voter_dir, new=not voter.has_credential())
     enrolled = enroll(
         voter_dir,
@@ -245,12 +227,7 @@ def _challenge(session: VotingSession, prepared: PreparedBallot, voter: VoterDir
 @click.option(
     "--server", metavar="HOST:PORT", help="The election's public port (default: as enrolled)."
 )
-@click.option(
-    "--ca",
-    "ca_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The election CA certificate (default: the one kept at enrollment).",
-)
+@_KEPT_CA
 @click.option(
     "--choice",
     "choices",
@@ -341,12 +318,7 @@ def receipt_group() -> None:
     metavar="HOST:PORT",
     help="Also check against this server's board now (implies --online).",
 )
-@click.option(
-    "--ca",
-    "ca_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The election CA certificate (default: the one kept at enrollment).",
-)
+@_KEPT_CA
 @click.option(
     "--online",
     is_flag=True,

@@ -112,7 +112,7 @@ def stage_election(
     contests: Sequence[dict[str, object]],
     *,
     voters: int,
-    until: Literal["keys", "open"] = "open",
+    until: Literal["keys", "credentials", "open"] = "open",
     guardians: int = 3,
     quorum: int = 2,
 ) -> StagedElection:
@@ -159,11 +159,12 @@ def stage_election(
         joint = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
         post(kinds.JOINT_KEY, joint.to_tlv(), [*officials, *guardian_keys])
         post_key_checks(ceremony.trustees, context, post_as_guardian)
-        if until == "open":
+        if until != "keys":
             listed = CredentialList(
                 tuple(sorted((c.verify_key for c in credentials), key=lambda k: k.encode()))
             )
             post(kinds.CREDENTIALS, listed.to_tlv(), [authority])
+        if until == "open":
             post(kinds.OPEN, PhaseMark("open", int(time.time())).to_tlv(), officials)
     finally:
         board.close()

@@ -251,6 +251,12 @@ def _signed_by_exactly(
     return True
 
 
+def official_signers(entry: Entry, manifest: Manifest) -> int:
+    """How many distinct officials of the manifest signed ``entry`` (what an official quorum
+    counts: other signers, and a key that signed twice, add nothing)."""
+    return len(set(entry.signers) & set(manifest.officials))
+
+
 def _official_quorum(
     findings: Findings,
     index: int,
@@ -270,10 +276,10 @@ def _official_quorum(
             kind=entry.kind,
             field="signatures",
         )
-    signed = {key for key in entry.signers if key in officials}
-    if len(signed) < manifest.official_quorum:
+    signed = official_signers(entry, manifest)
+    if signed < manifest.official_quorum:
         findings.fail(
-            f"signed by {len(signed)} distinct officials; the quorum is {manifest.official_quorum}",
+            f"signed by {signed} distinct officials; the quorum is {manifest.official_quorum}",
             entry=index,
             kind=entry.kind,
             field="signatures",

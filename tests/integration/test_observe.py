@@ -19,7 +19,8 @@ from evote.board.log import BulletinBoard
 from evote.board.store import SqliteStore
 from evote.cli import main
 from evote.client.channels import BallotBoxClient, BoardClient, ControlClient, secure_channel
-from evote.client.observer import Observer, PollReport
+from evote.client.observer.following import Observer
+from evote.client.observer.reports import PollReport
 from evote.mock.defaults import REFERENCE_CONTESTS
 from evote.mock.staging import StagedElection, stage_election
 from evote.record import kinds

@@ -29,18 +29,17 @@ from evote.board.entry import Entry
 from evote.cli import main
 from evote.client.channels import RegistryClient, secure_channel
 from evote.client.receipt import ReceiptRefused
-from evote.client.voter import (
+from evote.client.voter.choices import make_plaintext
+from evote.client.voter.directory import StoredReceipt, VoterDir
+from evote.client.voter.errors import (
     EnrollmentRefused,
     InvalidChoice,
     NotOpenForVoting,
     ServerUnavailable,
     SetupRefused,
-    StoredReceipt,
-    VoterDir,
     VoterError,
-    VotingSession,
-    make_plaintext,
 )
+from evote.client.voter.voting import VotingSession
 from evote.crypto.keystore import INTERACTIVE
 from evote.election.audit import AuditReveal, verify_audit
 from evote.election.ballot import EncryptedBallot

@@ -21,13 +21,10 @@ from evote.board.merkle import MerkleTree, leaf_hash
 from evote.board.note import ALGORITHM_COSIGNATURE_V1, key_id, parse_note
 from evote.board.record import CHECKPOINTS_FILE, CHECKPOINTS_HEADER, ENTRIES_FILE, ENTRIES_HEADER
 from evote.client.channels import PAGE
-from evote.client.observer import (
-    CosignatureSender,
-    Finding,
-    HistoryRewritten,
-    Observer,
-    applicable_checks,
-)
+from evote.client.observer.following import Observer
+from evote.client.observer.reports import Finding, HistoryRewritten
+from evote.client.observer.verification import applicable_checks
+from evote.client.observer.witnessing import CosignatureSender
 from evote.crypto import encoding
 from evote.crypto.signing import SigningKey
 from evote.election.ballot import EncryptedBallot

@@ -21,28 +21,21 @@ from evote.board.store import SqliteStore
 from evote.ceremony.messages import JointKey
 from evote.client.channels import PAGE
 from evote.client.receipt import Receipt, ReceiptRefused
-from evote.client.voter import (
-    Action,
+from evote.client.voter.calls import Action, rpc_failure
+from evote.client.voter.choices import chosen_options, make_plaintext, parse_choices
+from evote.client.voter.directory import PendingCast, StoredReceipt, VoterDir, VoterState
+from evote.client.voter.enrollment import check_code
+from evote.client.voter.errors import (
     BallotRefused,
     EnrollmentRefused,
     InvalidChoice,
     NotOpenForVoting,
-    PendingCast,
     ServerUnavailable,
     SetupRefused,
-    StoredReceipt,
-    VoterDir,
     VoterError,
-    VoterState,
-    check_code,
-    chosen_options,
-    fetch_setup,
-    make_plaintext,
-    parse_choices,
-    parse_election_id,
-    revote_allowed,
-    rpc_failure,
 )
+from evote.client.voter.setup import fetch_setup, parse_election_id
+from evote.client.voter.voting import revote_allowed
 from evote.crypto.keystore import INTERACTIVE
 from evote.crypto.signing import SigningKey
 from evote.election.manifest import REVOTE_LAST_COUNTS, Manifest
@@ -289,9 +282,6 @@ class LocalBoard:
 
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         return self.board.consistency_proof(old_size, new_size)
-
-    def inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
-        return self.board.inclusion_proof(index, tree_size)
 
 
 @pytest.fixture
