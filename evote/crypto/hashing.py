@@ -34,6 +34,9 @@ Label = Literal[
     "decrypt-share",
     "confirmation",
     "key-check",
+    "paillier/range",
+    "paillier/decrypt-share",
+    "paillier/proof-nonce",
 ]
 
 

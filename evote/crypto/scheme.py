@@ -189,7 +189,13 @@ _KNOWN_SCHEMES: Final = {SCHEME_A.params_hash: SCHEME_A}
 
 
 def scheme_for(params_hash: bytes) -> ElGamalEd25519:
-    """The built-in scheme with this ``H_P``; an unknown parameter set is refused."""
+    """The built-in scheme with this ``H_P``; an unknown parameter set is refused.
+
+    Scheme B (threshold Paillier) has no entry here: its ``H_P`` binds the dealer's modulus,
+    which exists only once the dealer has run, so a verifier rebuilds it from the published
+    key with :func:`evote.crypto.paillier.paillier_scheme_for` (that module imports this one,
+    so the lookup lives there).
+    """
     scheme = _KNOWN_SCHEMES.get(params_hash)
     if scheme is None:
         raise VerificationError(
