@@ -39,6 +39,7 @@ from evote.cli import (  # noqa: E402, F401
     official,
     serve,
     setup,
+    simulate,
     verify,
     vote,
 )
