@@ -347,6 +347,12 @@ def round_command(key_file: Path, manifest_path: Path, inbox: Path | None, outbo
             "the key ceremony is over for you: your key share is kept, your coefficients and "
             "transport key are deleted; next: evote guardian key-check"
         )
+        for item in result.posted:
+            click.echo(
+                f"hand {outbox / item.name} to the officials instead of posting it: the joint key "
+                "goes on the board signed by every guardian and the officials at once "
+                "(`evote official sign`, `evote ceremony merge-signatures`)"
+            )
     else:
         click.echo(f"next: evote guardian round, {next_round(step)}")
 

@@ -341,6 +341,16 @@ def _write_for_signers(out: Path, entry: Entry, manifest: Manifest) -> None:
         f"signatures written to {out}"
     )
     missing = quorum_missing(manifest, entry)
+    if entry.kind == kinds.JOINT_KEY:
+        more = (
+            f"{missing} more official(s) sign it too (`evote official sign`); " if missing else ""
+        )
+        click.echo(
+            f"next: {more}`evote ceremony merge-signatures` gathers the officials' copies and "
+            "every guardian's acknowledgement (joint-key-g<i>.entry) into one entry; then "
+            "`evote post` it"
+        )
+        return
     if missing:
         click.echo(
             f"next: {missing} more official(s) add theirs (`evote official sign {out} --key ... "
@@ -444,12 +454,15 @@ def sign_command(
     keys: tuple[Path, ...],
     out: Path,
 ) -> None:
-    """Add your signature to an officials' entry another official made (ENTRY_FILE).
+    """Add your signature to an officials' entry another official made, or to the joint key
+    (ENTRY_FILE).
 
     The entry is checked against the board first, as if you had made it: a phase mark must fit
     the phase; a tally must be the sum of each credential's last ballot (with the guardians'
-    checks); a result must be exactly what the guardians' shares on the board decrypt to.
-    Nothing is written if it is not.
+    checks); a result must be exactly what the guardians' shares on the board decrypt to; a
+    joint key (a guardian's joint-key-g<i>.entry from the ceremony's last round) must be the
+    one the guardians' ceremony on the board gives, with nobody disqualified. Nothing is
+    written if it is not.
     """
     election_id = parse_election_id(election_id_text)
     entry = _read_entry(entry_file)

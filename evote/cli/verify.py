@@ -9,13 +9,19 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
+from evote.ceremony.offline import CEREMONY_KINDS, ENTRY_SUFFIX, LATER_KINDS
 from evote.cli import main
 from evote.client.voter.errors import VoterError
 from evote.client.voter.setup import parse_election_id
 from evote.errors import EvoteError
+from evote.files import write_new
+from evote.record import kinds
 from evote.verify.load import load
 from evote.verify.report import VerificationReport, describe_entry
 from evote.verify.runner import verify_record
+
+#: What `evote record entries --guardians` writes: every kind a guardian signs alone.
+GUARDIAN_KINDS = (*CEREMONY_KINDS, *LATER_KINDS)
 
 _PHASES = {
     "record": "loading the record",
@@ -127,4 +133,71 @@ def show(record: Path, index: int | None) -> None:
         )
     click.echo(
         json.dumps(describe_entry(index, entries[index], manifest), indent=2, ensure_ascii=False)
+    )
+
+
+@record_group.command("entries")
+@click.argument("record", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write the entry files into (created if missing).",
+)
+@click.option(
+    "--kind",
+    "wanted",
+    multiple=True,
+    metavar="KIND",
+    type=click.Choice(kinds.ALL_KINDS),
+    help="Only entries of this kind (manifest, ceremony-commit, ballot, ...); repeat for "
+    "several kinds.",
+)
+@click.option(
+    "--guardians",
+    is_flag=True,
+    help="Only the entries guardians sign (key ceremony, key checks, decryption shares): what "
+    "`evote guardian round --inbox` reads.",
+)
+def entries_command(record: Path, out: Path, wanted: tuple[str, ...], guardians: bool) -> None:
+    """Write the entries of RECORD as files, one entry each (every entry, or those of the
+    kinds asked for).
+
+    Each file, INDEX-KIND.entry, holds the entry's stored bytes: what the commands that take
+    entry files read. This is how a guardian gets the other guardians' ceremony entries from
+    the board: from an observer's mirror (`evote observe --mirror`) into the inbox of
+    `evote guardian round`. The record is loaded with every signature and checkpoint checked
+    first. A file already in OUT is left as it is if it holds the same entry; nothing is
+    written if one holds another.
+    """
+    try:
+        loaded = load(record)
+    except EvoteError as error:
+        raise click.ClickException(str(error)) from error
+    selected = set(wanted) | (set(GUARDIAN_KINDS) if guardians else set())
+    chosen = [
+        (out / f"{index:06d}-{entry.kind}{ENTRY_SUFFIX}", entry.encoded)
+        for index, entry in enumerate(loaded.record.entries)
+        if not selected or entry.kind in selected
+    ]
+    for path, data in chosen:
+        if path.exists() and path.read_bytes() != data:
+            raise click.ClickException(
+                f"{path} exists and holds another entry (from another election's board?); "
+                "nothing was written: use an empty directory"
+            )
+    written = 0
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for path, data in chosen:
+            if not path.exists():
+                write_new(path, data)
+                written += 1
+    except OSError as error:
+        raise click.ClickException(f"cannot write into {out}: {error.strerror}") from error
+    except EvoteError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"{len(chosen)} of the record's {len(loaded.record.entries)} entries are in {out} "
+        f"({written} written now)"
     )

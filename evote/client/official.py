@@ -18,9 +18,12 @@ official signature, so nothing here trusts the server's word:
 3. Officials who sign on different machines pass the partly signed entry on; each checks it
    against the board again before adding a signature (:func:`sign_entry`): a phase mark must
    fit the phase, a tally must be exactly the sum of each credential's last ballot, a result
-   must be exactly what the guardians' shares decrypt to. :func:`check_entry_to_post` runs the
-   same checks on any entry before it is posted, and :func:`post_entry` posts it and checks the
-   receipt offline (:func:`evote.client.receipt.check_receipt`).
+   must be exactly what the guardians' shares decrypt to. Officials sign the joint key the
+   same way, on a guardian's acknowledgement from the ceremony's last round: it must be the
+   key the guardians' ceremony on the board gives, after a ceremony that disqualified nobody.
+   :func:`check_entry_to_post` runs the same checks on any entry before it is posted, and
+   :func:`post_entry` posts it and checks the receipt offline
+   (:func:`evote.client.receipt.check_receipt`).
 
 The tally is checked with the guardians' own check
 (:func:`evote.record.guardian_tally.check_tally`: the ballot box's rules replayed with every
@@ -82,9 +85,13 @@ from evote.record import kinds
 from evote.record.ballot_box import BallotBox, check_proofs, parse_submission
 from evote.record.guardian_tally import check_tally
 from evote.record.kinds import CredentialList, PhaseMark
+from evote.verify import checks
 
 #: The kinds only officials post, each signed by a quorum of them.
 OFFICIAL_KINDS: Final = (kinds.OPEN, kinds.CLOSE, kinds.TALLY, kinds.RESULT)
+#: What officials sign (`evote official sign`): their own kinds and the joint key, which
+#: every guardian signs too.
+SIGNED_BY_OFFICIALS: Final = (kinds.JOINT_KEY, *OFFICIAL_KINDS)
 #: Checkpoints after the close asked for, at most, to find one the witnesses cosigned.
 CLOSING_CHECKPOINTS: Final = 64
 
@@ -507,7 +514,8 @@ def officials_keys(manifest: Manifest, signers: Sequence[SigningKey]) -> list[Si
         if key.verify_key not in manifest.officials:
             raise EntryRefused(
                 f"key {key.verify_key.encode().hex()[:16]}… is not one of the manifest's "
-                "officials' keys: only officials sign open, close, tally and result"
+                "officials' keys: only officials sign the joint key, open, close, tally and "
+                "result"
             )
         keys.setdefault(key.verify_key, key)
     if not keys:
@@ -787,29 +795,36 @@ def _difference(claimed: TallyResult, expected: TallyResult) -> str:
 
 
 def check_official_entry(view: BoardView, entry: Entry) -> TallyResult | None:
-    """Check an officials' entry against the board (see the module docstring); the result a
-    ``result`` entry holds, ``None`` for the other kinds."""
+    """Check an entry officials sign against the board (see the module docstring); the result
+    a ``result`` entry holds, ``None`` for the other kinds."""
     if entry.election_id != view.election_id:
         raise EntryRefused(
             f"this entry belongs to election {entry.election_id.hex()}, not "
             f"{view.election_id.hex()}"
         )
-    if entry.kind not in OFFICIAL_KINDS:
+    if entry.kind not in SIGNED_BY_OFFICIALS:
         raise EntryRefused(
             f"a {entry.kind} entry is not the officials' to sign (they sign "
-            f"{', '.join(OFFICIAL_KINDS)})"
+            f"{', '.join(SIGNED_BY_OFFICIALS)})"
         )
-    strangers = [key for key in entry.signers if key not in view.manifest.officials]
+    allowed = set(view.manifest.officials)
+    if entry.kind == kinds.JOINT_KEY:
+        allowed |= set(view.manifest.guardians)
+    strangers = [key for key in entry.signers if key not in allowed]
     if strangers:
+        whose = "officials' and guardians'" if entry.kind == kinds.JOINT_KEY else "officials'"
         raise EntryRefused(
-            f"this {entry.kind} entry is signed by keys that are not the manifest's officials' ("
+            f"this {entry.kind} entry is signed by keys that are not the manifest's {whose} ("
             + ", ".join(key.encode().hex()[:16] + "…" for key in strangers)
-            + "); make it again with officials' keys only"
+            + f"); make it again with {whose} keys only"
         )
     try:
         entry.verify_signatures()
     except InvalidSignature as error:
         raise EntryRefused(f"a signature on this {entry.kind} entry fails: {error}") from error
+    if entry.kind == kinds.JOINT_KEY:
+        _check_joint_key_entry(view, entry)
+        return None
     if entry.kind in (kinds.OPEN, kinds.CLOSE):
         phase: Phase = "open" if entry.kind == kinds.OPEN else "close"
         try:
@@ -824,9 +839,43 @@ def check_official_entry(view: BoardView, entry: Entry) -> TallyResult | None:
     return _check_result_entry(view, entry)
 
 
+def _check_joint_key_entry(view: BoardView, entry: Entry) -> None:
+    """A joint key as officials sign it: no joint key on the board yet, the guardians' whole
+    ceremony on the board checks (the verifier's check 4: nobody disqualified), and the body
+    is exactly ``K``, every verification key and ``H_E`` recomputed from their commitments."""
+    if view.index_of(entry) is None:
+        joint_at = _the_one(view, kinds.JOINT_KEY)
+        if joint_at is not None:
+            raise StepRefused(f"the joint key is already on the board (entry {joint_at})")
+    found, commitments = checks.check_guardians(view.entries, view.manifest)
+    if not found.passed or commitments is None:
+        reasons = "; ".join(str(failure) for failure in found.failures) or "no commitments"
+        raise StepRefused(
+            f"the guardians' key ceremony on the board is not complete or does not check "
+            f"({reasons}): sign a joint key only after every guardian's rounds are posted and "
+            "nobody is disqualified"
+        )
+    try:
+        context = ElectionContext.create(view.manifest, commitments)
+        joint = JointKey.from_tlv(entry.body)
+    except (DecodeError, InvalidInput) as error:
+        raise EntryRefused(f"this joint key cannot be checked: {error}") from error
+    if (joint.joint_key, joint.extended_hash, joint.verification_keys) != (
+        context.joint_key,
+        context.extended_hash,
+        context.verification_keys,
+    ):
+        raise EntryRefused(
+            "this joint key is not the one the guardians' commitments on the board give "
+            f"(K = {context.joint_key.encode().hex()}, H_E = {context.extended_hash.hex()}); "
+            "do not sign it"
+        )
+
+
 def sign_entry(view: BoardView, entry: Entry, signers: Sequence[SigningKey]) -> Entry:
-    """Add the officials' ``signers`` to a partly signed officials' entry, after checking the
-    entry, as it will be signed, against the board."""
+    """Add the officials' ``signers`` to a partly signed entry officials sign (their own
+    kinds, or a guardian's copy of the joint key), after checking the entry, as it will be
+    signed, against the board."""
     keys = officials_keys(view.manifest, signers)
     merged = merge_signatures([entry], keys)
     check_official_entry(view, merged)
@@ -852,9 +901,10 @@ def check_entry_to_post(view: BoardView, entry: Entry) -> int | None:
     already (posting it again is a harmless retry).
 
     Every entry: this election, and the envelope and signatures under the election's rules.
-    Officials' entries: the quorum, and :func:`check_official_entry`. Decryption shares: after
-    the tally, the guardian's first, every proof verifying. The server checks who may post and
-    sign each kind again.
+    Officials' entries: the quorum, and :func:`check_official_entry`. The joint key: every
+    guardian's signature and the officials' quorum, and :func:`check_official_entry`.
+    Decryption shares: after the tally, the guardian's first, every proof verifying. The
+    server checks who may post and sign each kind again.
     """
     if entry.election_id != view.election_id:
         raise EntryRefused(
@@ -879,9 +929,27 @@ def check_entry_to_post(view: BoardView, entry: Entry) -> int | None:
                 "`evote ceremony merge-signatures`"
             )
         check_official_entry(view, entry)
+    elif entry.kind == kinds.JOINT_KEY:
+        _check_joint_key_to_post(view, entry)
     elif entry.kind == kinds.DECRYPTION_SHARE:
         _check_share_to_post(view, entry)
     return None
+
+
+def _check_joint_key_to_post(view: BoardView, entry: Entry) -> None:
+    manifest = view.manifest
+    unsigned = [i for i, key in enumerate(manifest.guardians, 1) if key not in entry.signers]
+    missing = quorum_missing(manifest, entry)
+    if unsigned or missing:
+        lacking = [f"guardian(s) {', '.join(map(str, unsigned))}"] if unsigned else []
+        lacking += [f"{missing} more official(s)"] if missing else []
+        raise EntryRefused(
+            f"this joint-key entry still needs the signatures of {' and '.join(lacking)}: "
+            "officials add theirs with `evote official sign`, and `evote ceremony "
+            "merge-signatures` gathers them with every guardian's acknowledgement "
+            "(joint-key-g<i>.entry from the last round)"
+        )
+    check_official_entry(view, entry)
 
 
 def _check_share_to_post(view: BoardView, entry: Entry) -> None:
