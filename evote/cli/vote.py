@@ -240,7 +240,12 @@ def _challenge(session: VotingSession, prepared: PreparedBallot, voter: VoterDir
 @click.option(
     "--challenge",
     is_flag=True,
-    help="Challenge the device first: post this encryption as an audit, then cast a fresh one.",
+    help=(
+        "Challenge the device once first: post this encryption as an audit, then cast a fresh "
+        "one. The device learns from the command line that one challenge is coming, so this "
+        "rehearses the audit but cannot catch a device that cheats only on the ballot it casts: "
+        "to catch that, vote at the prompts and decide after each confirmation code."
+    ),
 )
 def vote_command(
     voter_dir: Path,
@@ -255,6 +260,10 @@ def vote_command(
     The election's setup is read from the board and checked before anything is encrypted.
     The confirmation code is shown before the ballot is cast or challenged. Voting again
     casts a new ballot that replaces the earlier one (the last ballot counts).
+
+    Without --choice you are asked contest by contest and then, after each confirmation code,
+    whether to cast or challenge: a challenge the device cannot foresee is what catches a
+    device that changes your vote (simulations/README.md, benaloh, measures it).
     """
     voter = VoterDir(voter_dir)
     state = voter.load_state()
