@@ -7,7 +7,8 @@ one-time enrollment codes and closes registration. Every entry goes through the 
 with the party's role certificate (``evote ca issue``), and every receipt is checked offline
 against the manifest. An official's client signs nothing it did not recompute from the board
 itself, read from the public port and checked against the log's signed checkpoint and the
-election id the officials published (:mod:`evote.client.official`).
+election id the officials published (:mod:`evote.client.official`). A malformed
+``--election-id`` is a usage error, as for ``evote verify`` and ``evote observe``.
 
 Officials who keep their keys on separate machines sign in turn::
 
@@ -34,31 +35,23 @@ from evote.board.entry import Entry
 from evote.cli import main
 from evote.cli.results import print_tally_result
 from evote.cli.setup import read_seed
+from evote.cli.verify import election_id_option
 from evote.client.channels import BoardClient, ControlClient, load_role, secure_channel
-from evote.client.official import (
-    BoardView,
-    Phase,
-    calling,
-    check_entry_to_post,
-    credential_list,
-    fetch_board,
-    officials_keys,
-    parse_election_id,
-    phase_entry,
-    phase_rank,
-    post_entry,
-    posted_tally,
-    quorum_missing,
-    result_entry,
-    sign_entry,
-    tally_entry,
-)
+from evote.client.official.calls import calling
+from evote.client.official.contents import credential_list
+from evote.client.official.phases import Phase, officials_keys, phase_entry
+from evote.client.official.posting import check_entry_to_post, phase_rank, post_entry
+from evote.client.official.reading import BoardView, fetch_board
+from evote.client.official.result import posted_tally, result_entry
+from evote.client.official.signing import quorum_missing, sign_entry
+from evote.client.official.tally import tally_entry
 from evote.client.receipt import Receipt
 from evote.election.manifest import Manifest
 from evote.election.tally import TallyResult
 from evote.errors import DecodeError, EvoteError
 from evote.files import write_new
 from evote.record import kinds
+from evote.verify.checks import official_signers
 
 #: Entry files larger than this are refused unread (an entry body is at most 1 MiB).
 MAX_ENTRY_FILE_BYTES: Final = 2 << 20
@@ -99,9 +92,10 @@ _CA = click.option(
 )
 _ELECTION_ID = click.option(
     "--election-id",
-    "election_id_text",
+    "election_id",
     required=True,
     metavar="HEX",
+    callback=election_id_option,
     help="The election id the officials published (`evote manifest check` prints it).",
 )
 
@@ -214,7 +208,7 @@ def post(
     server: str,
     ca_file: Path,
     role_dir: Path,
-    election_id_text: str,
+    election_id: bytes,
     entry_files: tuple[Path, ...],
 ) -> None:
     """Post ENTRY_FILE... on the control port with your role certificate and check each receipt.
@@ -225,7 +219,6 @@ def post(
     entries and decryption shares as the officials' client checks them). An entry already on
     the board is answered with its receipt again.
     """
-    election_id = parse_election_id(election_id_text)
     entries = [(path, _read_entry(path)) for path in entry_files]
     entries.sort(key=lambda pair: phase_rank(pair[1].kind))
     with _board(server, ca_file) as board, _control_client(control, ca_file, role_dir) as poster:
@@ -290,13 +283,12 @@ def _official_step(
     control: str | None,
     ca_file: Path,
     role_dir: Path | None,
-    election_id_text: str,
+    election_id: bytes,
     keys: Sequence[Path],
     out: Path | None,
 ) -> None:
     """Build the officials' ``step`` entry from the checked board, sign it with ``keys``, and
     post it (or write it to ``out`` for the other officials)."""
-    election_id = parse_election_id(election_id_text)
     signers = [read_seed(path) for path in keys]
     if out is None and (control is None or role_dir is None):
         raise click.ClickException(
@@ -335,7 +327,7 @@ def _official_step(
 
 def _write_for_signers(out: Path, entry: Entry, manifest: Manifest) -> None:
     write_new(out, entry.encoded)
-    officials = len(set(entry.signers) & set(manifest.officials))
+    officials = official_signers(entry, manifest)
     click.echo(
         f"{entry.kind} entry with {officials} of {manifest.official_quorum} required officials' "
         f"signatures written to {out}"
@@ -368,7 +360,7 @@ def open_command(
     control: str | None,
     ca_file: Path,
     role_dir: Path | None,
-    election_id_text: str,
+    election_id: bytes,
     keys: tuple[Path, ...],
     out: Path | None,
 ) -> None:
@@ -376,7 +368,7 @@ def open_command(
 
     Needs the joint key, every guardian's key check and the credential list on the board.
     """
-    _official_step(kinds.OPEN, server, control, ca_file, role_dir, election_id_text, keys, out)
+    _official_step(kinds.OPEN, server, control, ca_file, role_dir, election_id, keys, out)
 
 
 @official_group.command("close")
@@ -387,13 +379,13 @@ def close_command(
     control: str | None,
     ca_file: Path,
     role_dir: Path | None,
-    election_id_text: str,
+    election_id: bytes,
     keys: tuple[Path, ...],
     out: Path | None,
 ) -> None:
     """Close the election: the ballot box takes no more ballots. The witnesses then cosign the
     closed board, which the tally needs."""
-    _official_step(kinds.CLOSE, server, control, ca_file, role_dir, election_id_text, keys, out)
+    _official_step(kinds.CLOSE, server, control, ca_file, role_dir, election_id, keys, out)
 
 
 @official_group.command("tally")
@@ -404,7 +396,7 @@ def tally_command(
     control: str | None,
     ca_file: Path,
     role_dir: Path | None,
-    election_id_text: str,
+    election_id: bytes,
     keys: tuple[Path, ...],
     out: Path | None,
 ) -> None:
@@ -413,7 +405,7 @@ def tally_command(
     Runs the checks a guardian runs before decrypting (the ballot box's rules replayed with
     every proof, the counted set, the sums, the witnessed closing checkpoint) first.
     """
-    _official_step(kinds.TALLY, server, control, ca_file, role_dir, election_id_text, keys, out)
+    _official_step(kinds.TALLY, server, control, ca_file, role_dir, election_id, keys, out)
 
 
 @official_group.command("result")
@@ -424,13 +416,13 @@ def result_command(
     control: str | None,
     ca_file: Path,
     role_dir: Path | None,
-    election_id_text: str,
+    election_id: bytes,
     keys: tuple[Path, ...],
     out: Path | None,
 ) -> None:
     """Post the result: the guardians' verified decryption shares combined, and each contest's
     outcome under its counting rule; prints the counts and the outcomes."""
-    _official_step(kinds.RESULT, server, control, ca_file, role_dir, election_id_text, keys, out)
+    _official_step(kinds.RESULT, server, control, ca_file, role_dir, election_id, keys, out)
 
 
 @official_group.command("sign")
@@ -450,7 +442,7 @@ def sign_command(
     entry_file: Path,
     server: str,
     ca_file: Path,
-    election_id_text: str,
+    election_id: bytes,
     keys: tuple[Path, ...],
     out: Path,
 ) -> None:
@@ -464,7 +456,6 @@ def sign_command(
     one the guardians' ceremony on the board gives, with nobody disqualified. Nothing is
     written if it is not.
     """
-    election_id = parse_election_id(election_id_text)
     entry = _read_entry(entry_file)
     signers = [read_seed(path) for path in keys]
     with _board(server, ca_file) as board:
@@ -524,21 +515,27 @@ def import_roll(codes_file: Path, control: str, ca_file: Path, role_dir: Path) -
 @_CA
 @_role_dir(True)
 @click.option("--server", metavar="HOST:PORT", help="Also check the list on the public board.")
-@click.option("--election-id", "election_id_text", metavar="HEX", help="With --server.")
+@click.option(
+    "--election-id",
+    "election_id",
+    metavar="HEX",
+    callback=election_id_option,
+    help="With --server.",
+)
 @_clear_errors
 def close_registration(
     control: str,
     ca_file: Path,
     role_dir: Path,
     server: str | None,
-    election_id_text: str | None,
+    election_id: bytes | None,
 ) -> None:
     """Close registration: the server signs the list of enrolled credentials with the
     credential authority's key and puts it on the board. Closing again changes nothing.
 
     With --server and --election-id, the list is then read back from the checked board.
     """
-    if (server is None) != (election_id_text is None):
+    if (server is None) != (election_id is None):
         raise click.ClickException("give --server and --election-id together (or neither)")
     with (
         _control_client(control, ca_file, role_dir) as authority,
@@ -546,10 +543,10 @@ def close_registration(
     ):
         status = authority.close_registration()
     click.echo(_status_line(status.eligible, status.enrolled, status.closed))
-    if server is None or election_id_text is None:
+    if server is None or election_id is None:
         return
     with _board(server, ca_file) as board:
-        view = _fetch(board, server, parse_election_id(election_id_text))
+        view = _fetch(board, server, election_id)
     listed = credential_list(view)
     at = view.positions(kinds.CREDENTIALS)[0]
     click.echo(f"the credential list is on the board at index {at}: {len(listed)} credentials")

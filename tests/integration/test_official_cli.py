@@ -27,7 +27,9 @@ from evote.client.channels import (
     load_role,
     secure_channel,
 )
-from evote.client.official import ServerRefused, calling, post_entry
+from evote.client.official.calls import calling
+from evote.client.official.errors import ServerRefused
+from evote.client.official.posting import post_entry
 from evote.crypto.signing import SigningKey
 from evote.election.audit import AuditReveal
 from evote.election.encrypt import PlaintextBallot, encrypt_ballot

@@ -7,11 +7,13 @@ that says what to do, never a status code.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from typing import Literal
 
 import grpc
 
+from evote.client.calls import failures_as
 from evote.client.channels import Channel, secure_channel
 from evote.client.voter.errors import (
     BallotRefused,
@@ -66,13 +68,9 @@ def rpc_failure(
     return VoterError(f"the election server {server} answered {code.name}{detail}")
 
 
-@contextlib.contextmanager
-def calling(server: str, action: Action) -> Iterator[None]:
+def calling(server: str, action: Action) -> contextlib.AbstractContextManager[None]:
     """Turn a failed gRPC call into the voter's error for ``action``."""
-    try:
-        yield
-    except grpc.RpcError as error:
-        raise rpc_failure(error.code(), error.details(), server=server, action=action) from None
+    return failures_as(functools.partial(rpc_failure, server=server, action=action))
 
 
 @contextlib.contextmanager

@@ -16,27 +16,15 @@ import pytest
 from evote.board.entry import Entry, merge_signatures
 from evote.board.log import BulletinBoard
 from evote.board.witness import Witness
-from evote.client.official import (
-    BoardUntrusted,
-    BoardView,
-    EntryRefused,
-    StepRefused,
-    board_view,
-    build_result,
-    check_entry_to_post,
-    election_context,
-    fetch_board,
-    parse_election_id,
-    phase_entry,
-    phase_rank,
-    posted_tally,
-    quorum_missing,
-    result_entry,
-    rpc_refusal,
-    sign_entry,
-    tally_entry,
-    verified_shares,
-)
+from evote.client.official.calls import rpc_refusal
+from evote.client.official.contents import election_context
+from evote.client.official.errors import BoardUntrusted, EntryRefused, StepRefused
+from evote.client.official.phases import phase_entry
+from evote.client.official.posting import check_entry_to_post, phase_rank
+from evote.client.official.reading import BoardView, board_view, fetch_board
+from evote.client.official.result import build_result, posted_tally, result_entry, verified_shares
+from evote.client.official.signing import quorum_missing, sign_entry
+from evote.client.official.tally import tally_entry
 from evote.crypto.signing import SigningKey
 from evote.election.ballot import EncryptedBallot
 from evote.election.tally import (
@@ -196,13 +184,6 @@ def test_a_later_view_fetches_only_new_entries_and_sees_a_rewrite(staged: Staged
 
     with pytest.raises(BoardUntrusted, match="served"):
         fetch_board(Short(staged.board), staged.election_id)
-
-
-def test_election_ids_are_64_hex_digits() -> None:
-    assert parse_election_id(" " + "ab" * 32 + "\n") == bytes.fromhex("ab" * 32)
-    for text in ("ab" * 31, "zz" * 32, ""):
-        with pytest.raises(InvalidInput, match="64 hex digits"):
-            parse_election_id(text)
 
 
 # --- open and close ----------------------------------------------------------------------------

@@ -11,13 +11,10 @@ import pytest
 
 from evote.board.entry import Entry, merge_signatures
 from evote.ceremony.messages import JointKey
-from evote.client.official import (
-    BoardView,
-    EntryRefused,
-    StepRefused,
-    check_entry_to_post,
-    sign_entry,
-)
+from evote.client.official.errors import EntryRefused, StepRefused
+from evote.client.official.posting import check_entry_to_post
+from evote.client.official.reading import BoardView
+from evote.client.official.signing import sign_entry
 from evote.record import kinds
 from tests.unit.verify import builder
 from tests.unit.verify.builder import ELECTION_ID, GUARDIANS, MANIFEST, OFFICIALS, STRANGER
