@@ -14,6 +14,17 @@ joint-key                 :class:`JointKey`, signed by officials and every      
 key-check                 ``[tag, ℓ, M_ℓ, proof]`` on the public test ciphertext  before opening
 ========================  =====================================================  ==================
 
+Scheme B has one trusted dealer instead (:mod:`evote.ceremony.dealer`; crypto spec §4.2):
+
+========================  =====================================================  ==================
+kind                      body                                                   signed by
+========================  =====================================================  ==================
+ceremony-transport        as above: each guardian's ceremony-only X25519 key     guardian ``i``
+paillier-key              :class:`DealtKey` ``[tag, H_B, X25519 key, key]``       dealer, officials
+paillier-share            :class:`SealedKeyShare` ``[tag, i, Box(s_i)]``          the dealer
+paillier-key-check        :class:`PaillierKeyCheck` ``[tag, i, proved share]``    guardian ``i``
+========================  =====================================================  ==================
+
 Each is signed by the guardian it names (the joint key also by an official quorum). A sealed
 share's plaintext is ``TLV(["evote/v1/ceremony-share", H_B, i, ℓ, s_i,ℓ])``, so a share cannot
 be replayed into another ceremony or to another recipient.
@@ -27,6 +38,7 @@ from typing import Final
 from evote.crypto import encoding
 from evote.crypto.group import Point, Scalar
 from evote.crypto.hashing import hash32
+from evote.crypto.paillier import PaillierDecryptionShare, PaillierPublicKey
 from evote.crypto.proofs.compact import CompactProof
 from evote.crypto.sealing import TRANSPORT_KEY_BYTES, TransportPublicKey
 from evote.errors import DecodeError
@@ -250,3 +262,94 @@ class JointKey:
                 for k in encoding.expect_list(fields[3], what="joint-key.verification_keys")
             ),
         )
+
+
+# --- scheme B: the dealer's ceremony (crypto spec §4.2) -------------------------------------------
+
+PAILLIER_KEY: Final = "paillier-key"
+PAILLIER_SHARE: Final = "paillier-share"
+PAILLIER_KEY_CHECK: Final = "paillier-key-check"
+PAILLIER_SHARE_PLAINTEXT_TAG: Final = "evote/v1/paillier-share-plaintext"
+
+
+@dataclass(frozen=True, slots=True)
+class DealtKey:
+    """The dealer's published key: ``[tag, H_B, dealer transport key, (n, t, v, [v_i])]``.
+
+    Signed by the dealer and an official quorum. ``H_B`` ties it to this election's manifest
+    and roster; the dealer's ceremony-only X25519 key is the sender of every sealed share.
+    """
+
+    base_hash: bytes
+    transport: TransportPublicKey
+    key: PaillierPublicKey
+    TAG = "evote/v1/dealt-key"
+
+    def to_tlv(self) -> bytes:
+        return encoding.encode(
+            [self.TAG, self.base_hash, self.transport.encode(), self.key.to_value()]
+        )
+
+    @classmethod
+    def from_tlv(cls, data: bytes) -> DealtKey:
+        fields = _fields(data, cls.TAG, 4)
+        return cls(
+            encoding.expect_bytes(fields[1], 32, what="dealt key.base_hash"),
+            TransportPublicKey.decode(
+                encoding.expect_bytes(fields[2], TRANSPORT_KEY_BYTES, what="dealt key.transport")
+            ),
+            PaillierPublicKey.from_value(fields[3]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SealedKeyShare:
+    """Guardian ``guardian``'s Paillier key share, sealed to its transport key by the dealer.
+
+    The plaintext is ``TLV([PAILLIER_SHARE_PLAINTEXT_TAG, H_B, H_P, i, [tag, i, s_i]])``: a
+    share cannot be replayed into another election, onto another key or to another guardian.
+    """
+
+    guardian: int
+    sealed: bytes
+    TAG = "evote/v1/paillier-share"
+
+    def to_tlv(self) -> bytes:
+        return encoding.encode([self.TAG, self.guardian, self.sealed])
+
+    @classmethod
+    def from_tlv(cls, data: bytes) -> SealedKeyShare:
+        fields = _fields(data, cls.TAG, 3)
+        return cls(
+            encoding.expect_int(fields[1], what="paillier share.guardian"),
+            encoding.expect_bytes(fields[2], what="paillier share.sealed"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PaillierKeyCheck:
+    """Guardian ``guardian`` accepted its share: its proved decryption share of the public test
+    ciphertext (:func:`evote.crypto.paillier.key_check_ciphertext`, target ``key-check``).
+
+    An honest guardian posts it only after its share passed ``v^{Δ·s_i} = v_i``; the proof shows
+    the share it holds matches ``v_i``.
+    """
+
+    guardian: int
+    share: PaillierDecryptionShare
+    TAG = "evote/v1/paillier-key-check"
+
+    def to_tlv(self, key: PaillierPublicKey) -> bytes:
+        return encoding.encode([self.TAG, self.guardian, self.share.to_value(key)])
+
+    @classmethod
+    def from_tlv(cls, data: bytes, key: PaillierPublicKey) -> PaillierKeyCheck:
+        fields = _fields(data, cls.TAG, 3)
+        guardian = encoding.expect_int(fields[1], what="paillier key check.guardian")
+        share = PaillierDecryptionShare.from_value(fields[2], key)
+        if share.guardian != guardian:
+            raise DecodeError(
+                f"paillier key check: guardian {guardian}'s entry holds guardian "
+                f"{share.guardian}'s share"
+            )
+        return cls(guardian, share)

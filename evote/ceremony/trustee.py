@@ -42,13 +42,15 @@ from evote.ceremony.outcome import (
     sealing_recipients,
 )
 from evote.crypto import encoding, threshold
+from evote.crypto.elgamal import Ciphertext
 from evote.crypto.group import Scalar, base_mul
-from evote.crypto.proofs.chaum_pedersen import prove_decryption_share
+from evote.crypto.proofs.chaum_pedersen import DecryptionShare, prove_decryption_share
 from evote.crypto.proofs.schnorr import prove_coefficient
+from evote.crypto.proofs.statements import DecryptionTarget
 from evote.crypto.sealing import TransportPrivateKey, TransportPublicKey, open_sealed, seal
 from evote.election.context import ElectionContext, base_hash
 from evote.election.manifest import Manifest
-from evote.election.tally import GuardianShares, PerPart, target
+from evote.election.tally import GuardianShares, PerPart, decrypt_totals
 from evote.errors import CeremonyError, EvoteError, InvalidInput
 
 
@@ -214,18 +216,11 @@ class Trustee:
     def decrypt_tally(self, context: ElectionContext, totals: PerPart) -> GuardianShares:
         """This guardian's share of every aggregate of the tally, each with its proof."""
         key_share = self._key_share()
-        return GuardianShares(
-            self.index,
-            {
-                part: tuple(
-                    prove_decryption_share(
-                        ciphertext, key_share, self.index, target(context, part, option)
-                    )
-                    for option, ciphertext in enumerate(ciphertexts)
-                )
-                for part, ciphertexts in totals.items()
-            },
-        )
+
+        def decrypt(ciphertext: Ciphertext, goal: DecryptionTarget) -> DecryptionShare:
+            return prove_decryption_share(ciphertext, key_share, self.index, goal)
+
+        return decrypt_totals(context, self.index, totals, decrypt)
 
     def key_check(self, context: ElectionContext) -> KeyCheck:
         share = prove_decryption_share(

@@ -14,6 +14,7 @@ from evote.bench import crypto as crypto_bench
 from evote.bench import services as services_bench
 from evote.cli import main
 from evote.client.channels import CastClient
+from evote.services.server import PROOF_WORKERS
 
 
 @main.group(invoke_without_command=True)
@@ -87,24 +88,68 @@ def bench_board(entries: int, as_json: bool) -> None:
     show_default=True,
     help="Concurrent client threads casting over gRPC, one channel each.",
 )
+@click.option(
+    "--client-processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes the client threads are spread over (none is the server's).",
+)
+@click.option(
+    "--tls/--insecure",
+    default=False,
+    show_default=True,
+    help="Serve as deployed (public port with TLS, clients trusting the election CA), or "
+    "without TLS to see what TLS costs.",
+)
+@click.option(
+    "--proof-workers",
+    type=click.IntRange(min=0),
+    default=PROOF_WORKERS,
+    show_default=True,
+    help="Server processes checking ballot proofs (0: in the server's handler threads).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def bench_services(ballots: int, clients: int, as_json: bool) -> None:
+def bench_services(
+    ballots: int,
+    clients: int,
+    client_processes: int,
+    tls: bool,
+    proof_workers: int,
+    as_json: bool,
+) -> None:
     """Measure sustained casts per second and p50/p99 cast latency against the ballot box.
 
-    The real gRPC ballot box serves a temporary SQLite board in this process on loopback;
-    ballots are encrypted and signed before timing. The ceiling is proof verification alone
-    (single-thread CPU time on a sample of the same ballots, times the CPU count), measured
-    in the same run. Latencies and the rate are wall-clock time.
+    The real gRPC ballot box serves a temporary SQLite board from this process on loopback
+    (with --tls as deployed: TLS on the public port, the election CA of the data dir); the
+    clients run in other processes, connected before the clock starts; ballots are encrypted
+    and signed before timing. The ceiling is proof verification alone (single-thread CPU
+    time on a sample of the same ballots, times the CPU count), measured in the same run.
+    Latencies and the rate are wall-clock time.
     """
+    if client_processes > clients:
+        raise click.BadParameter(
+            f"{client_processes} client processes need at least as many clients ({clients})",
+            param_hint="--client-processes",
+        )
     with Console(stderr=True).status(f"casting {ballots} ballots from {clients} clients ..."):
-        figures = services_bench.run(CastClient.connect, ballots, clients)
+        figures = services_bench.run(
+            CastClient.connect,
+            ballots,
+            clients,
+            tls=tls,
+            proof_workers=proof_workers,
+            client_processes=client_processes,
+        )
     if as_json:
         click.echo(json.dumps(figures.as_json_dict(), indent=2, sort_keys=True))
         return
     table = Table(
         title=(
-            f"Ballot box over gRPC: {figures.receipts} of {figures.ballots} ballots cast by "
-            f"{figures.clients} clients, {figures.cpu_count} CPUs"
+            f"Ballot box over gRPC {'with TLS' if figures.tls else 'without TLS'}: "
+            f"{figures.receipts} of {figures.ballots} ballots cast by {figures.clients} "
+            f"clients in {figures.client_processes} other process(es), "
+            f"{figures.cpu_count} CPUs"
         )
     )
     table.add_column("measure")
@@ -115,7 +160,10 @@ def bench_services(ballots: int, clients: int, as_json: bool) -> None:
         ("latency p99", f"{figures.latency_p99_ms:,.1f} ms"),
         ("failed casts", f"{figures.failed_casts:,}"),
         ("wall time", f"{figures.wall_seconds:,.2f} s"),
-        ("server workers", f"{figures.server_workers:,}"),
+        ("server threads", f"{figures.server_workers:,}"),
+        ("server proof workers", f"{figures.proof_workers:,}"),
+        ("server process CPU per cast", f"{figures.server_process_cpu_ms_per_cast:,.2f} ms"),
+        ("clients' CPU per cast", f"{figures.client_cpu_ms_per_cast:,.2f} ms"),
         (
             f"verify proofs (CPU, {figures.ceiling_sample} ballots)",
             f"{figures.verify_ms_per_ballot:,.2f} ms",

@@ -20,6 +20,7 @@ from rich.progress import (
 from evote.cli import main
 from evote.cli.results import print_tally_result
 from evote.cli.verify import verify_with_progress
+from evote.election.manifest import ELGAMAL, SCHEME_NAMES, SchemeName
 from evote.mock.defaults import PRESETS, Preset
 from evote.mock.election import (
     TRANSPORTS,
@@ -91,6 +92,15 @@ from evote.mock.election import (
     "enrolling and casting concurrently as clients.",
 )
 @click.option(
+    "--scheme",
+    type=click.Choice(SCHEME_NAMES),
+    default=ELGAMAL,
+    show_default=True,
+    help="elgamal: scheme A, the guardians make the key together; paillier: scheme B, threshold "
+    "Paillier with a 2048-bit key from one trusted dealer (who could decrypt every ballot; in "
+    "process only).",
+)
+@click.option(
     "--verify/--no-verify",
     default=True,
     show_default=True,
@@ -110,6 +120,7 @@ def mock_election(
     seed: str | None,
     workers: int | None,
     transport: Transport,
+    scheme: SchemeName,
     verify: bool,
 ) -> None:
     """Run a complete mock election with simulated voters, guardians, officials and witnesses.
@@ -130,6 +141,7 @@ def mock_election(
         seed=None if seed is None else seed.encode(),
         workers=workers or MockOptions.default_workers(),
         transport=transport,
+        scheme=scheme,
     )
     record = record_dir or Path(tempfile.mkdtemp(prefix="evote-record-")) / "record"
     console = Console(stderr=True)

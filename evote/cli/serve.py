@@ -11,7 +11,7 @@ import click
 
 from evote.cli import main
 from evote.cli.setup import read_seed
-from evote.services.server import serve_election_tls
+from evote.services.server import PROOF_WORKERS, PUBLIC_SERVICES, serve_election_tls
 
 PUBLIC_DEFAULT = "127.0.0.1:50051"
 CONTROL_DEFAULT = "127.0.0.1:50052"
@@ -37,12 +37,28 @@ CONTROL_DEFAULT = "127.0.0.1:50052"
 )
 @click.option("--public", "public_address", default=PUBLIC_DEFAULT, show_default=True)
 @click.option("--control", "control_address", default=CONTROL_DEFAULT, show_default=True)
+@click.option(
+    "--service",
+    "services",
+    type=click.Choice(PUBLIC_SERVICES),
+    multiple=True,
+    help="What the public port offers (repeat; default: all). E.g. only `board` after voting.",
+)
+@click.option(
+    "--proof-workers",
+    type=click.IntRange(min=0),
+    default=PROOF_WORKERS,
+    show_default=True,
+    help="Processes that check ballots' proofs (0: the public port's handler threads do).",
+)
 def serve(
     data_dir: Path,
     log_key: Path,
     authority_key: Path | None,
     public_address: str,
     control_address: str,
+    proof_workers: int,
+    services: tuple[str, ...],
 ) -> None:
     """Serve the election whose board is in DATA_DIR until interrupted (Ctrl-C or SIGTERM).
 
@@ -61,6 +77,8 @@ def serve(
         authority_key=None if authority_key is None else read_seed(authority_key),
         public_address=public_address,
         control_address=control_address,
+        proof_workers=proof_workers,
+        public_services=services or PUBLIC_SERVICES,
     )
     previous = {
         number: signal.signal(number, interrupted) for number in (signal.SIGINT, signal.SIGTERM)

@@ -149,7 +149,7 @@ def show(record: Path, index: int | None) -> None:
     "wanted",
     multiple=True,
     metavar="KIND",
-    type=click.Choice(kinds.ALL_KINDS),
+    type=click.Choice(sorted({*kinds.ALL_KINDS, *kinds.PAILLIER_KINDS})),
     help="Only entries of this kind (manifest, ceremony-commit, ballot, ...); repeat for "
     "several kinds.",
 )

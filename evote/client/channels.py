@@ -184,7 +184,7 @@ class BallotBoxClient(_Client):
 class CastClient:
     """The benchmark's voter: one channel of its own to the ballot box, casts that answer the
     tracking code or ``None`` on any failure (see :class:`evote.bench.services.CastClient`).
-    Insecure unless ``ca_pem`` is given (the benchmark serves without TLS)."""
+    Insecure unless ``ca_pem`` is given (``evote bench services --tls`` gives it)."""
 
     def __init__(self, box: BallotBoxClient) -> None:
         self._box = box

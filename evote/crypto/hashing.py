@@ -37,6 +37,10 @@ Label = Literal[
     "paillier/range",
     "paillier/decrypt-share",
     "paillier/proof-nonce",
+    "paillier/family",
+    "paillier/ext-base",
+    "paillier/selection-nonce",
+    "paillier/key-check",
 ]
 
 

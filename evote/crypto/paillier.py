@@ -56,6 +56,7 @@ from typing import Final
 import gmpy2
 import phe
 
+from evote.crypto.elgamal import SEED_BYTES
 from evote.crypto.encoding import (
     Decoded,
     Value,
@@ -64,7 +65,7 @@ from evote.crypto.encoding import (
     expect_list,
     expect_text,
 )
-from evote.crypto.hashing import hash32
+from evote.crypto.hashing import Label, hash32
 from evote.crypto.proofs.statements import DecryptionTarget, RangeStatement
 from evote.crypto.rng import hedged_below, random_below, random_unit
 from evote.crypto.scheme import PROTOCOL_VERSION, HomomorphicScheme
@@ -536,6 +537,71 @@ def sum_ciphertexts(
     for ciphertext in ciphertexts:
         total = total * ciphertext.value % key.n_squared
     return PaillierCiphertext(total)
+
+
+# --- nonces derived from public or seeded values (§3.6.1 for scheme B) ----------------------------
+
+
+def _derived_unit(label: Label, items: Sequence[Value], n: int) -> int:
+    """A deterministic element of ``Z*_n`` from ``items``.
+
+    Blocks ``H32(label, items…, attempt, block)`` are concatenated to 128 bits beyond ``|n|``
+    and reduced mod ``n`` (bias below 2^-128); a value that is not a unit (probability about
+    2^-1023 for a dealer's modulus: it would reveal a factor) moves on to the next attempt.
+    """
+    blocks = (n.bit_length() + 128 + 255) // 256
+    attempt = 0
+    while True:
+        stream = b"".join(hash32(label, *items, attempt, block) for block in range(blocks))
+        value = int.from_bytes(stream, "big") % n
+        if _is_unit(value, n, n):
+            return value
+        attempt += 1
+
+
+def selection_nonce(
+    election_hash: bytes,
+    binding: bytes,
+    seed: bytes,
+    contest_index: int,
+    selection_index: int,
+    key: PaillierPublicKey,
+) -> int:
+    """``ρ_{c,s} ∈ Z*_n`` from the ballot seed (scheme B's :func:`elgamal.selection_nonce`).
+
+    ``ρ = Hunit("paillier/selection-nonce", H_E, D_b, ξ_B, c, s)`` (:func:`_derived_unit`), so a
+    Benaloh audit that reveals the seed lets anyone recompute every ciphertext of the ballot.
+    """
+    if len(seed) != SEED_BYTES:
+        raise InvalidInput(f"a ballot seed is {SEED_BYTES} bytes, got {len(seed)}")
+    return _derived_unit(
+        "paillier/selection-nonce",
+        [election_hash, binding, seed, contest_index, selection_index],
+        key.n,
+    )
+
+
+def made_with_nonce(ciphertext: PaillierCiphertext, nonce: int, key: PaillierPublicKey) -> bool:
+    """Whether ``ciphertext = (1 + σn)·ρ^n mod n²`` for this ``ρ`` and some ``σ``.
+
+    ``c·ρ^{−n} ≡ 1 (mod n)`` exactly then: one full exponentiation, without knowing ``σ``.
+    This is how a ballot is caught reusing the seed an audit revealed.
+    """
+    if not key.is_ciphertext(ciphertext.value) or not _is_unit(nonce, key.n, key.n):
+        return False
+    n, n_squared = key.n, key.n_squared
+    unpadded = ciphertext.value * _powmod(nonce, -n, n_squared) % n_squared
+    return (unpadded - 1) % n == 0
+
+
+def key_check_ciphertext(election_hash: bytes, key: PaillierPublicKey) -> PaillierCiphertext:
+    """The public test ciphertext of scheme B's key checks: ``ρ^n mod n²``, an encryption of 0.
+
+    ``ρ = Hunit("paillier/key-check", H_E)``: anyone computes it, so a guardian's proved share
+    of it shows the guardian holds a share matching ``v_i`` and reveals nothing.
+    """
+    nonce = _derived_unit("paillier/key-check", [election_hash], key.n)
+    return PaillierCiphertext(_powmod(nonce, key.n, key.n_squared))
 
 
 # --- range proof (§4.4) --------------------------------------------------------------------------
@@ -1101,6 +1167,39 @@ def _is_a_scheme(
 ]:
     """A static check that scheme B implements the interface: mypy rejects this otherwise."""
     return scheme
+
+
+#: The modulus size a manifest's scheme B family names; the dealer's key has exactly this size.
+FAMILY_MODULUS_BITS: Final = PRODUCTION_MODULUS_BITS
+
+
+def family_hash(modulus_bits: int = FAMILY_MODULUS_BITS) -> bytes:
+    """What a manifest names for scheme B: ``H32("paillier/family", "threshold-paillier", bits,
+    κ, "sha512-tlv", protocol version)``.
+
+    The officials sign the manifest before the dealer runs, so it cannot carry the key-dependent
+    ``H_P`` of :class:`ThresholdPaillier`: it names the family (sizes, hash, version) instead,
+    and the election's ``H_E`` binds the key the dealer then publishes.
+    """
+    if not _is_int(modulus_bits) or not (
+        PRODUCTION_MODULUS_BITS <= modulus_bits <= MAX_MODULUS_BITS
+    ):
+        raise InvalidInput(
+            f"a scheme B family has a modulus of {PRODUCTION_MODULUS_BITS} to {MAX_MODULUS_BITS} "
+            f"bits, got {modulus_bits}"
+        )
+    return hash32(
+        "paillier/family",
+        "threshold-paillier",
+        modulus_bits,
+        KAPPA,
+        "sha512-tlv",
+        PROTOCOL_VERSION,
+    )
+
+
+#: The one scheme B family a manifest may name today: 2048-bit ``n``, κ = 256.
+FAMILY_HASH: Final = family_hash()
 
 
 def paillier_scheme_for(params_hash: bytes, public_key: PaillierPublicKey) -> ThresholdPaillier:

@@ -4,15 +4,18 @@ When a voter challenges the device, it publishes the ballot with its seed and th
 claims to have encrypted. Anyone recomputes every nonce and ciphertext from the seed and
 compares them byte for byte with the ballot; a mismatch is evidence of a cheating device. An
 audited ballot is never counted, and its ballot id can never be cast.
+
+Both schemes recompute the same way: the election context's scheme derives each selection's
+nonce from the seed (scheme A ``ξ``, scheme B ``ρ``) and encrypts the claimed value with it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from evote.crypto import encoding
-from evote.crypto.elgamal import SEED_BYTES, encrypt, selection_nonce
+from evote.crypto.elgamal import SEED_BYTES
 from evote.election.ballot import EncryptedBallot, contest_index, verify_ballot
 from evote.election.context import ElectionContext
 from evote.election.manifest import Manifest
@@ -29,7 +32,7 @@ class AuditMismatch(VerificationError):
 class AuditReveal:
     """An audited ballot: the ballot, its seed and the claimed choices (per part, per option)."""
 
-    ballot: EncryptedBallot
+    ballot: EncryptedBallot[Any, Any]
     seed: bytes
     votes: tuple[tuple[int, ...], ...]
 
@@ -44,11 +47,12 @@ class AuditReveal:
         )
 
     @classmethod
-    def from_tlv(cls, data: bytes, manifest: Manifest) -> AuditReveal:
+    def from_tlv(cls, data: bytes, where: Manifest | ElectionContext) -> AuditReveal:
+        """Parse an audit; ``where`` is the election context (or, for scheme A, the manifest)."""
         fields = encoding.expect_list(encoding.decode(data), 4, what="audit")
         if fields[0] != AUDIT_TAG:
             raise DecodeError("not an evote v1 audit reveal")
-        ballot = EncryptedBallot.from_value(fields[1], manifest)
+        ballot = EncryptedBallot.from_value(fields[1], where)
         seed = encoding.expect_bytes(fields[2], SEED_BYTES, what="audit.seed")
         parts = encoding.expect_list(fields[3], len(ballot.contests), what="audit.votes")
         votes = tuple(
@@ -69,6 +73,7 @@ def verify_audit(reveal: AuditReveal, context: ElectionContext) -> None:
     if len(ballot.contests) != len(parts):
         raise AuditMismatch(f"the ballot has {len(ballot.contests)} parts for {len(parts)}")
     binding = ballot.binding(context)
+    scheme = context.scheme
     if len(reveal.votes) != len(parts):
         raise AuditMismatch(f"the reveal gives {len(reveal.votes)} parts for {len(parts)}")
     for part, contest, votes in zip(parts, ballot.contests, reveal.votes, strict=True):
@@ -78,10 +83,12 @@ def verify_audit(reveal: AuditReveal, context: ElectionContext) -> None:
             raise AuditMismatch(f"{part}: the reveal gives {len(votes)} option values")
         index = contest_index(manifest, part)
         for option, (vote, selection) in enumerate(zip(votes, contest.selections, strict=True)):
-            nonce = selection_nonce(context.extended_hash, binding, reveal.seed, index, option)
+            nonce = scheme.selection_nonce(
+                context.extended_hash, binding, reveal.seed, index, option
+            )
             if not 0 <= vote <= shape.option_limits[option]:
                 raise AuditMismatch(f"{part}: option {option} claims the impossible value {vote}")
-            if encrypt(vote, nonce, context.joint_key) != selection.ciphertext:
+            if scheme.encrypt(vote, nonce) != selection.ciphertext:
                 raise AuditMismatch(
                     f"{part}: option {option} does not re-encrypt from the revealed seed"
                 )

@@ -15,19 +15,24 @@ is shown to the voter before the cast-or-audit choice. Unlike crypto spec §3.6.
 chain the device's previous code: the board's signed log already shows order and omissions, and
 a chain would link the ballots one device cast for different voters.
 This module holds no prover code: encryption is in :mod:`evote.election.encrypt`.
+
+A ballot is generic over its scheme's ciphertext and range proof and carries the codec it was
+made or read with, so it encodes itself; decoders take the election context (or, for scheme A
+only, the manifest: :func:`evote.election.context.manifest_and_codec`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, field
+from typing import Any, Final, Generic
 
 from evote.crypto import encoding
 from evote.crypto.hashing import hash32
 from evote.crypto.signing import VerifyKey
-from evote.election.contest import EncryptedContest, verify_contest
-from evote.election.context import ElectionContext
+from evote.election.contest import C, EncryptedContest, P, verify_contest
+from evote.election.context import ElectionContext, manifest_and_codec
 from evote.election.manifest import Manifest
+from evote.election.schemes import ELGAMAL_CODEC, AnyCodec
 from evote.errors import DecodeError, InvalidInput, ProofError
 
 BALLOT_TAG: Final = "evote/v1/ballot"
@@ -42,12 +47,14 @@ def ballot_binding(
 
 
 @dataclass(frozen=True, slots=True)
-class EncryptedBallot:
+class EncryptedBallot(Generic[C, P]):
     ballot_id: bytes
     credential: VerifyKey
     sequence: int
     style: str
-    contests: tuple[EncryptedContest, ...]
+    contests: tuple[EncryptedContest[C, P], ...]
+    #: How the ballot encodes itself: its election's scheme (scheme A's needs no key).
+    codec: AnyCodec = field(default=ELGAMAL_CODEC, compare=False, repr=False)
 
     def binding(self, context: ElectionContext) -> bytes:
         return ballot_binding(
@@ -55,7 +62,7 @@ class EncryptedBallot:
         )
 
     def contests_value(self) -> list[encoding.Value]:
-        return [contest.to_tlv() for contest in self.contests]
+        return [contest.to_value(self.codec) for contest in self.contests]
 
     def to_tlv(self) -> bytes:
         return encoding.encode(
@@ -76,8 +83,12 @@ class EncryptedBallot:
         )
 
     @classmethod
-    def from_value(cls, value: encoding.Decoded, manifest: Manifest) -> EncryptedBallot:
-        """Parse against the manifest: the style fixes every contest's shape."""
+    def from_value(
+        cls, value: encoding.Decoded, where: Manifest | ElectionContext
+    ) -> EncryptedBallot[Any, Any]:
+        """Parse against the manifest: the style fixes every contest's shape; the scheme of
+        ``where`` (a context, or a scheme A manifest) reads every ciphertext and proof."""
+        manifest, codec = manifest_and_codec(where)
         fields = encoding.expect_list(value, 6, what="ballot")
         if fields[0] != BALLOT_TAG:
             raise DecodeError("not an evote v1 ballot")
@@ -96,13 +107,15 @@ class EncryptedBallot:
         for part, item in zip(style.parts, items, strict=True):
             contest, district = manifest.part(part)
             contests.append(
-                EncryptedContest.from_tlv(item, contest.shape(district), what=f"ballot.{part}")
+                EncryptedContest.from_tlv(
+                    item, contest.shape(district), what=f"ballot.{part}", codec=codec
+                )
             )
-        return cls(ballot_id, credential, sequence, style_id, tuple(contests))
+        return EncryptedBallot(ballot_id, credential, sequence, style_id, tuple(contests), codec)
 
     @classmethod
-    def from_tlv(cls, data: bytes, manifest: Manifest) -> EncryptedBallot:
-        return cls.from_value(encoding.decode(data), manifest)
+    def from_tlv(cls, data: bytes, where: Manifest | ElectionContext) -> EncryptedBallot[Any, Any]:
+        return cls.from_value(encoding.decode(data), where)
 
 
 def contest_index(manifest: Manifest, part: str) -> int:
@@ -111,7 +124,7 @@ def contest_index(manifest: Manifest, part: str) -> int:
     return manifest.contests.index(contest)
 
 
-def verify_ballot(ballot: EncryptedBallot, context: ElectionContext) -> None:
+def verify_ballot(ballot: EncryptedBallot[Any, Any], context: ElectionContext) -> None:
     """Verify every proof of the ballot; raise :class:`ProofError` naming the contest part."""
     manifest = context.manifest
     style = manifest.style(ballot.style)
@@ -127,7 +140,7 @@ def verify_ballot(ballot: EncryptedBallot, context: ElectionContext) -> None:
                 contest,
                 definition.shape(district),
                 contest_index(manifest, part),
-                context.joint_key,
+                context.scheme,
                 context.extended_hash,
                 binding,
             )

@@ -5,20 +5,31 @@ Option ``s`` of contest ``c`` takes a value in ``[0, R_s]`` (``R_s = 1`` for a y
 the contest's total lies in ``[min, max]`` (``min = 0`` allows an undervote). Nonces derive
 from the ballot seed (encryption is in :mod:`evote.election.encrypt`). The verifier recomputes
 the contest sum itself and never reads it from the ballot.
+
+Selections and contests are generic over the scheme's ciphertext and range proof (scheme A's
+by default); the scheme object of the election context (:mod:`evote.election.schemes`)
+encodes, sums and verifies them, so one code path serves both schemes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic
 
-from evote.crypto.elgamal import CIPHERTEXT_BYTES, Ciphertext, sum_ciphertexts
-from evote.crypto.encoding import Decoded, expect_bytes, expect_list
-from evote.crypto.group import Point
-from evote.crypto.proofs.range import BRANCH_BYTES, RangeProof
+from typing_extensions import TypeVar
+
+from evote.crypto.elgamal import Ciphertext
+from evote.crypto.encoding import Decoded, Value, expect_list
+from evote.crypto.proofs.range import RangeProof
 from evote.crypto.proofs.statements import RangeStatement
-from evote.crypto.scheme import SCHEME_A
+from evote.election.schemes import ELGAMAL_CODEC, AnyCodec, AnyScheme, BallotCodec
 from evote.errors import InvalidInput, ProofError
+
+#: A scheme's ciphertext; scheme A's where nothing else is said.
+C = TypeVar("C", default=Ciphertext)
+#: A scheme's range proof; scheme A's where nothing else is said.
+P = TypeVar("P", default=RangeProof)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,41 +67,55 @@ class ContestShape:
 
 
 @dataclass(frozen=True, slots=True)
-class EncryptedSelection:
-    ciphertext: Ciphertext
-    proof: RangeProof
+class EncryptedSelection(Generic[C, P]):
+    ciphertext: C
+    proof: P
 
 
 @dataclass(frozen=True, slots=True)
-class EncryptedContest:
-    selections: tuple[EncryptedSelection, ...]
-    total_proof: RangeProof
+class EncryptedContest(Generic[C, P]):
+    selections: tuple[EncryptedSelection[C, P], ...]
+    total_proof: P
 
-    def to_tlv(self) -> list[bytes | list[bytes]]:
-        """``[[α‖β, proof], …, total_proof]``: packed bytes items inside the canonical TLV."""
-        items: list[bytes | list[bytes]] = [
-            [selection.ciphertext.encode(), selection.proof.encode()]
+    def to_value(self, codec: BallotCodec[C, P, Any]) -> list[Value]:
+        """``[[ciphertext, proof], …, total_proof]`` in the scheme's encodings (scheme A: packed
+        ``α‖β`` and ``c‖v`` bytes items inside the canonical TLV)."""
+        items: list[Value] = [
+            [codec.ciphertext_value(selection.ciphertext), codec.proof_value(selection.proof)]
             for selection in self.selections
         ]
-        items.append(self.total_proof.encode())
+        items.append(codec.proof_value(self.total_proof))
         return items
 
+    def to_tlv(self) -> list[Value]:
+        """Scheme A's :meth:`to_value` (its encodings need no key)."""
+        codec: AnyCodec = ELGAMAL_CODEC
+        return self.to_value(codec)
+
     @classmethod
-    def from_tlv(cls, value: Decoded, shape: ContestShape, *, what: str) -> EncryptedContest:
-        """Parse and validate every point and scalar against the contest's shape."""
+    def from_tlv(
+        cls,
+        value: Decoded,
+        shape: ContestShape,
+        *,
+        what: str,
+        codec: AnyCodec = ELGAMAL_CODEC,
+    ) -> EncryptedContest[Any, Any]:
+        """Parse and validate every ciphertext and proof against the contest's shape."""
         items = expect_list(value, len(shape.option_limits) + 1, what=what)
         selections = []
         for index, (item, limit) in enumerate(zip(items, shape.option_limits, strict=False)):
             where = f"{what}.option[{index}]"
             pair = expect_list(item, 2, what=where)
-            ciphertext = Ciphertext.decode(expect_bytes(pair[0], CIPHERTEXT_BYTES, what=where))
-            proof_bytes = expect_bytes(pair[1], (limit + 1) * BRANCH_BYTES, what=f"{where}.proof")
             selections.append(
-                EncryptedSelection(ciphertext, RangeProof.decode(proof_bytes, limit + 1))
+                EncryptedSelection(
+                    codec.read_ciphertext(pair[0], what=where),
+                    codec.read_proof(pair[1], limit + 1, what=f"{where}.proof"),
+                )
             )
         branches = shape.max_total - shape.min_total + 1
-        total_bytes = expect_bytes(items[-1], branches * BRANCH_BYTES, what=f"{what}.total_proof")
-        return cls(tuple(selections), RangeProof.decode(total_bytes, branches))
+        total_proof = codec.read_proof(items[-1], branches, what=f"{what}.total_proof")
+        return EncryptedContest(tuple(selections), total_proof)
 
 
 def range_statement(
@@ -99,11 +124,24 @@ def range_statement(
     return RangeStatement(election_hash, binding, contest, option)
 
 
+def homomorphic_sum(ciphertexts: Iterable[C], codec: BallotCodec[C, Any, Any]) -> C:
+    """The homomorphic sum of ``ciphertexts``; the codec's zero for none."""
+    total = codec.zero()
+    for ciphertext in ciphertexts:
+        total = codec.add(total, ciphertext)
+    return total
+
+
+def contest_sum(contest: EncryptedContest[C, P], codec: BallotCodec[C, P, Any]) -> C:
+    """The homomorphic sum of the contest's ciphertexts: what its total proof is about."""
+    return homomorphic_sum((selection.ciphertext for selection in contest.selections), codec)
+
+
 def verify_contest(
-    contest: EncryptedContest,
+    contest: EncryptedContest[Any, Any],
     shape: ContestShape,
     contest_index: int,
-    key: Point,
+    scheme: AnyScheme,
     election_hash: bytes,
     binding: bytes,
 ) -> None:
@@ -119,21 +157,19 @@ def verify_contest(
     ):
         statement = range_statement(election_hash, binding, contest_index, option)
         try:
-            SCHEME_A.verify_range(selection.ciphertext, selection.proof, 0, limit, key, statement)
+            scheme.verify_range(selection.ciphertext, selection.proof, 0, limit, statement)
         except ProofError as error:
             raise ProofError(
                 error.proof, f"option[{option}].{error.field}", error.detail
             ) from error
-    total = sum_ciphertexts([selection.ciphertext for selection in contest.selections])
-    if total.alpha.is_identity():  # R5: only a deliberately crafted ballot gets here
-        raise ProofError("contest", "total", "the options' nonces cancel out: a crafted ballot")
+    total = contest_sum(contest, scheme)
+    scheme.check_total(total)
     try:
-        SCHEME_A.verify_range(
+        scheme.verify_range(
             total,
             contest.total_proof,
             shape.min_total,
             shape.max_total,
-            key,
             range_statement(election_hash, binding, contest_index, None),
         )
     except ProofError as error:

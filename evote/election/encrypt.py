@@ -3,27 +3,31 @@
 Nonces derive from one 32-byte seed per encryption attempt (crypto spec §3.6.1), so a Benaloh
 audit reveals the seed and anyone can recompute every ciphertext (:mod:`evote.election.audit`).
 After an audit the device must encrypt again with a fresh ballot id and seed.
+
+One code path for both schemes: the election context's scheme derives the nonces (scheme A
+``ξ``, scheme B ``ρ``), encrypts, combines a contest's nonces for its total and proves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from evote.crypto.elgamal import new_ballot_seed, selection_nonce, sum_ciphertexts
-from evote.crypto.group import Point, Scalar
+from evote.crypto.elgamal import new_ballot_seed
 from evote.crypto.rng import random_bytes
-from evote.crypto.scheme import SCHEME_A
 from evote.crypto.signing import VerifyKey
 from evote.election.ballot import BALLOT_ID_BYTES, EncryptedBallot, ballot_binding, contest_index
 from evote.election.contest import (
     ContestShape,
     EncryptedContest,
     EncryptedSelection,
+    homomorphic_sum,
     range_statement,
 )
 from evote.election.context import ElectionContext
 from evote.election.manifest import Manifest
+from evote.election.schemes import AnyScheme
 from evote.errors import InvalidInput
 
 
@@ -61,7 +65,7 @@ class PlaintextBallot:
 class EncryptionResult:
     """The ballot and its seed: cast the ballot and forget the seed, or audit with the seed."""
 
-    ballot: EncryptedBallot
+    ballot: EncryptedBallot[Any, Any]
     seed: bytes
 
 
@@ -103,13 +107,15 @@ def encrypt_with_seed(
                 votes,
                 definition.shape(district),
                 contest_index(manifest, part),
-                context.joint_key,
+                context.scheme,
                 context.extended_hash,
                 binding,
                 seed,
             )
         )
-    ballot = EncryptedBallot(ballot_id, credential, sequence, plaintext.style, tuple(contests))
+    ballot = EncryptedBallot(
+        ballot_id, credential, sequence, plaintext.style, tuple(contests), context.scheme
+    )
     return EncryptionResult(ballot, seed)
 
 
@@ -117,33 +123,28 @@ def encrypt_contest(
     votes: Sequence[int],
     shape: ContestShape,
     contest_index: int,
-    key: Point,
+    scheme: AnyScheme,
     election_hash: bytes,
     binding: bytes,
     seed: bytes,
-) -> EncryptedContest:
+) -> EncryptedContest[Any, Any]:
     """Encrypt and prove one contest of a ballot; nonces derive from ``seed``."""
     shape.check_votes(votes)
     selections = []
-    nonce_sum = 0
+    nonces = []
     for option, (vote, limit) in enumerate(zip(votes, shape.option_limits, strict=True)):
-        nonce = selection_nonce(election_hash, binding, seed, contest_index, option)
-        nonce_sum += nonce.value
-        ciphertext = SCHEME_A.encrypt(vote, nonce, key)
+        nonce = scheme.selection_nonce(election_hash, binding, seed, contest_index, option)
+        nonces.append(nonce)
+        ciphertext = scheme.encrypt(vote, nonce)
         statement = range_statement(election_hash, binding, contest_index, option)
-        proof = SCHEME_A.prove_range(ciphertext, vote, nonce, 0, limit, key, statement)
+        proof = scheme.prove_range(ciphertext, vote, nonce, 0, limit, statement)
         selections.append(EncryptedSelection(ciphertext, proof))
-    total = sum_ciphertexts([selection.ciphertext for selection in selections])
-    total_nonce = Scalar(nonce_sum)
-    if total_nonce.is_zero():
-        raise InvalidInput("this ballot seed makes the contest's nonces cancel; draw a new seed")
-    total_proof = SCHEME_A.prove_range(
-        total,
+    total_proof = scheme.prove_range(
+        homomorphic_sum((selection.ciphertext for selection in selections), scheme),
         sum(votes),
-        total_nonce,
+        scheme.contest_nonce(nonces),
         shape.min_total,
         shape.max_total,
-        key,
         range_statement(election_hash, binding, contest_index, None),
     )
     return EncryptedContest(tuple(selections), total_proof)

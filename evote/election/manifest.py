@@ -18,6 +18,23 @@ is ``H_M`` in every proof. Contests are of three kinds (design: local-elections 
 
 A *ballot style* is the list of contest parts one voter receives: a contest id, or
 ``contest/district`` for an open list.
+
+**The scheme.** ``scheme`` names the homomorphic scheme (crypto spec §2):
+
+* scheme A, ``elgamal`` (the default): ``H_P`` of exponential ElGamal on edwards25519, whose key
+  the guardians make in the dealer-free ceremony. The canonical form has 15 items.
+* scheme B, ``paillier``: threshold Paillier with a key dealt by one trusted dealer. The key does
+  not exist when the officials sign, so ``scheme`` is the *family* hash
+  (:data:`evote.crypto.paillier.FAMILY_HASH`: 2048-bit ``n``, κ = 256, SHA-512 TLV, version 1)
+  and not a key-dependent ``H_P``; the election context binds the key the dealer posts
+  (:mod:`evote.election.context`). The canonical form has a 16th item,
+  ``["threshold-paillier", 2048, dealer key, DEALER_TRUST]``: the dealer's Ed25519 key (it signs
+  the key and the sealed shares) and the dealer trust assumption in plain words, so that the
+  signed manifest itself states what every voter is asked to trust.
+
+The YAML form says which scheme in words: ``scheme: {name: elgamal}`` or
+``scheme: {name: paillier, dealer: <hex key>}`` (a plain ``scheme: elgamal`` works too);
+:meth:`Manifest.to_mapping` adds the description and, for scheme B, the trust statement.
 """
 
 from __future__ import annotations
@@ -32,6 +49,9 @@ from typing import Final, Literal, cast
 from evote.crypto import encoding
 from evote.crypto.encoding import Decoded
 from evote.crypto.hashing import hash32
+from evote.crypto.paillier import FAMILY_HASH as PAILLIER_FAMILY
+from evote.crypto.paillier import FAMILY_MODULUS_BITS as PAILLIER_MODULUS_BITS
+from evote.crypto.paillier import MAX_GUARDIANS as PAILLIER_MAX_GUARDIANS
 from evote.crypto.scheme import SCHEME_A
 from evote.crypto.signing import VerifyKey
 from evote.election.contest import ContestShape
@@ -40,6 +60,31 @@ from evote.errors import DecodeError, InvalidInput
 MANIFEST_TAG: Final = "evote/v1/manifest"
 REVOTE_LAST_COUNTS: Final = "last-counts"
 _ID_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+#: The two schemes a manifest can name, in words.
+SchemeName = Literal["elgamal", "paillier"]
+ELGAMAL: Final = "elgamal"
+PAILLIER: Final = "paillier"
+SCHEME_NAMES: Final[tuple[SchemeName, ...]] = (ELGAMAL, PAILLIER)
+#: What each scheme is, as the YAML form says it.
+SCHEME_DESCRIPTIONS: Final[dict[str, str]] = {
+    ELGAMAL: (
+        "scheme A: exponential ElGamal on the prime-order subgroup of edwards25519; the "
+        "guardians make the election key together in a dealer-free ceremony"
+    ),
+    PAILLIER: (
+        f"scheme B: threshold Paillier with a {PAILLIER_MODULUS_BITS}-bit modulus and 256-bit "
+        "proof challenges; one trusted dealer makes the key and deals a share to each guardian"
+    ),
+}
+#: The dealer trust assumption of scheme B, in the canonical form of every scheme B manifest.
+DEALER_TRUST: Final = (
+    "The dealer makes the Paillier key and learns its factorization, so it can decrypt every "
+    "ballot; a dealer that made a bad modulus can also let a voter prove an invalid vote. The "
+    "secrecy of every ballot and the soundness of the ballot proofs rest on the dealer having "
+    "been honest and having erased its secrets."
+)
+_PAILLIER_FAMILY_NAME: Final = "threshold-paillier"
 
 ContestKind = Literal["referendum", "candidates", "open_list"]
 MajorityBase = Literal["participants", "valid_votes"]
@@ -150,6 +195,8 @@ class Manifest:
     witness_quorum: int
     scheme: bytes = field(default_factory=lambda: SCHEME_A.params_hash)
     revote_policy: str = REVOTE_LAST_COUNTS
+    #: Scheme B only: the dealer's Ed25519 key (it signs the Paillier key and the sealed shares).
+    dealer: VerifyKey | None = None
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -164,6 +211,20 @@ class Manifest:
     def election_id(self) -> bytes:
         """SHA-256 of the canonical encoding: the election's fingerprint."""
         return hashlib.sha256(self.to_tlv()).digest()
+
+    @property
+    def scheme_name(self) -> SchemeName:
+        """``elgamal`` (scheme A) or ``paillier`` (scheme B), from :attr:`scheme`."""
+        return PAILLIER if self.scheme == PAILLIER_FAMILY else ELGAMAL
+
+    def require_dealer(self) -> VerifyKey:
+        """The dealer's key of a scheme B manifest; :class:`InvalidInput` for scheme A."""
+        if self.dealer is None:
+            raise InvalidInput(
+                "this election uses scheme A (the guardians' dealer-free ceremony): "
+                "it has no dealer"
+            )
+        return self.dealer
 
     @property
     def manifest_hash(self) -> bytes:
@@ -222,7 +283,18 @@ class Manifest:
 def _validate(manifest: Manifest) -> None:
     if not manifest.name:
         raise InvalidInput("the manifest needs a name")
-    if manifest.scheme != SCHEME_A.params_hash:
+    if manifest.scheme == SCHEME_A.params_hash:
+        if manifest.dealer is not None:
+            raise InvalidInput("scheme A (elgamal) has no dealer: remove the dealer key")
+    elif manifest.scheme == PAILLIER_FAMILY:
+        if manifest.dealer is None:
+            raise InvalidInput("scheme B (paillier) needs the dealer's key (scheme.dealer)")
+        if len(manifest.guardians) > PAILLIER_MAX_GUARDIANS:
+            raise InvalidInput(
+                f"scheme B deals to at most {PAILLIER_MAX_GUARDIANS} guardians, "
+                f"got {len(manifest.guardians)}"
+            )
+    else:
         raise InvalidInput("unknown encryption scheme parameters")
     if manifest.revote_policy != REVOTE_LAST_COUNTS:
         raise InvalidInput(f"unknown revote policy {manifest.revote_policy!r}")
@@ -258,6 +330,8 @@ def _validate(manifest: Manifest) -> None:
         raise InvalidInput("witness names must be distinct")
     keys = [*manifest.officials, manifest.credential_authority, *manifest.guardians]
     keys += [manifest.log_key, *(key for _, key in manifest.witnesses)]
+    if manifest.dealer is not None:
+        keys.append(manifest.dealer)
     if len(set(keys)) != len(keys):
         raise InvalidInput("every role must have its own key: a key appears twice")
 
@@ -397,7 +471,7 @@ def _contest_value(contest: Contest) -> list[encoding.Value]:
 
 
 def _manifest_value(m: Manifest) -> list[encoding.Value]:
-    return [
+    value: list[encoding.Value] = [
         MANIFEST_TAG,
         m.name,
         m.scheme,
@@ -414,6 +488,31 @@ def _manifest_value(m: Manifest) -> list[encoding.Value]:
         [[name, key.encode()] for name, key in m.witnesses],
         m.witness_quorum,
     ]
+    return value + _dealer_value(m)
+
+
+def _dealer_value(m: Manifest) -> list[encoding.Value]:
+    """Scheme B's 16th item (none for scheme A, whose canonical form is unchanged)."""
+    if m.dealer is None:
+        return []
+    return [[_PAILLIER_FAMILY_NAME, PAILLIER_MODULUS_BITS, m.dealer.encode(), DEALER_TRUST]]
+
+
+def _dealer_from(fields: list[Decoded]) -> VerifyKey | None:
+    """The dealer of a scheme B manifest's 16th item, its words checked; ``None`` without one."""
+    if len(fields) == 15:
+        return None
+    if len(fields) != 16 or fields[2] != PAILLIER_FAMILY:
+        raise DecodeError(f"manifest: expected 15 items (16 for scheme B), got {len(fields)}")
+    items = encoding.expect_list(fields[15], 4, what="manifest.dealer")
+    if items[0] != _PAILLIER_FAMILY_NAME or items[1] != PAILLIER_MODULUS_BITS:
+        raise DecodeError(
+            f"manifest.dealer: expected {_PAILLIER_FAMILY_NAME!r} with a "
+            f"{PAILLIER_MODULUS_BITS}-bit modulus"
+        )
+    if items[3] != DEALER_TRUST:
+        raise DecodeError("manifest.dealer: the dealer trust statement is not the one of scheme B")
+    return _key(items[2], "dealer key")
 
 
 def _fraction_from(value: Decoded, what: str) -> Fraction | None:
@@ -492,7 +591,8 @@ def _contest_from(value: Decoded) -> Contest:
 
 
 def _from_value(value: Decoded) -> Manifest:
-    f = encoding.expect_list(value, 15, what="manifest")
+    f = encoding.expect_list(value, what="manifest")
+    dealer = _dealer_from(f)
     if f[0] != MANIFEST_TAG:
         raise DecodeError("not an evote v1 manifest")
     text = encoding.expect_text
@@ -528,6 +628,7 @@ def _from_value(value: Decoded) -> Manifest:
             for w in encoding.expect_list(f[13], what="witnesses")
         ),
         witness_quorum=number(f[14], what="witness quorum"),
+        dealer=dealer,
     )
 
 
@@ -723,6 +824,7 @@ def _from_mapping(data: Mapping[str, object]) -> Manifest:
     guardians = _mapping(data.get("guardians"), "guardians")
     log = _mapping(data.get("log"), "log")
     witnesses = _mapping(data.get("witnesses"), "witnesses")
+    scheme, dealer = _scheme_from_mapping(data.get("scheme", ELGAMAL))
     return Manifest(
         name=_str(data, "name", "manifest"),
         contests=contests,
@@ -743,7 +845,47 @@ def _from_mapping(data: Mapping[str, object]) -> Manifest:
             for name, key in _mapping(witnesses.get("keys"), "witnesses.keys").items()
         ),
         witness_quorum=_int(witnesses, "quorum", "witnesses"),
+        scheme=scheme,
+        dealer=dealer,
     )
+
+
+def _scheme_from_mapping(value: object) -> tuple[bytes, VerifyKey | None]:
+    """``scheme: elgamal`` or ``scheme: {name: paillier, dealer: <hex>}``: the scheme's hash and
+    the dealer's key. A ``description`` or ``dealer_trust`` given must be the scheme's own words
+    (they are what the canonical form says; other words would mislead whoever signs)."""
+    data: Mapping[str, object] = (
+        {"name": value} if isinstance(value, str) else _mapping(value, "scheme")
+    )
+    name = _str(data, "name", "scheme")
+    if name not in SCHEME_NAMES:
+        raise InvalidInput(f"scheme: unknown scheme {name!r}; use {' or '.join(SCHEME_NAMES)}")
+    unknown = set(data) - {"name", "description", "dealer", "dealer_trust"}
+    if unknown:
+        raise InvalidInput(f"scheme: unknown fields {sorted(unknown)}")
+    if data.get("description", SCHEME_DESCRIPTIONS[name]) != SCHEME_DESCRIPTIONS[name]:
+        raise InvalidInput(
+            f"scheme: the description is not the words of scheme {name!r}; leave it out"
+        )
+    if name == ELGAMAL:
+        if "dealer" in data or "dealer_trust" in data:
+            raise InvalidInput("scheme: elgamal (scheme A) has no dealer")
+        return SCHEME_A.params_hash, None
+    if data.get("dealer_trust", DEALER_TRUST) != DEALER_TRUST:
+        raise InvalidInput(
+            "scheme: dealer_trust is not the trust statement of scheme B; leave it out"
+        )
+    if "dealer" not in data:
+        raise InvalidInput("scheme: paillier (scheme B) needs the dealer's key (scheme.dealer)")
+    return PAILLIER_FAMILY, _hex_key(data["dealer"], "scheme.dealer")
+
+
+def _scheme_to_mapping(m: Manifest) -> dict[str, object]:
+    name = m.scheme_name
+    out: dict[str, object] = {"name": name, "description": SCHEME_DESCRIPTIONS[name]}
+    if m.dealer is not None:
+        out.update(dealer=m.dealer.encode().hex(), dealer_trust=DEALER_TRUST)
+    return out
 
 
 def _fraction_text(value: Fraction | None) -> str | None:
@@ -785,6 +927,7 @@ def _to_mapping(m: Manifest) -> dict[str, object]:
         contests.append(item)
     return {
         "name": m.name,
+        "scheme": _scheme_to_mapping(m),
         "contests": contests,
         "ballot_styles": [{"id": s.id, "parts": list(s.parts)} for s in m.ballot_styles],
         "officials": {"keys": [k.encode().hex() for k in m.officials], "quorum": m.official_quorum},

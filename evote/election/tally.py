@@ -1,31 +1,41 @@
 """The tally: homomorphic aggregates, guardians' decryption shares, and the decrypted counts.
 
-For every part of every contest and every option, the aggregate ``(A, Bc)`` is the sum of the
-counted ballots' ciphertexts (crypto spec §3.8). Guardians publish ``M_ℓ = z_ℓ·A`` with a
-Chaum–Pedersen proof bound to ``H_E`` and to the target ``tally/<part>/<option>``; any ``t``
-shares combine to ``tally·B = Bc − M`` (§3.9).
+For every part of every contest and every option, the aggregate is the homomorphic sum of the
+counted ballots' ciphertexts (crypto spec §3.8, §4.3). Guardians publish a decryption share of
+each with a proof bound to ``H_E`` and to the target ``tally/<part>/<option>``, and any ``t``
+shares combine to the count:
+
+* scheme A: ``M_ℓ = z_ℓ·A`` with a Chaum–Pedersen proof; ``tally·B = Bc − Σ w_ℓ·M_ℓ`` (§3.9);
+* scheme B: ``c_i = c^{2Δs_i}`` with its proof; ``tally = L(Π c_i^{2λ_i})·(4Δ²)⁻¹ mod n`` (§4.5).
+
+Aggregation, the share entries, the verification of shares and the combination are one code
+path for both; the tally and the shares carry the codec of their scheme, so they encode
+themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Final, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Final, Generic
 
-from evote.crypto import dlog, encoding, threshold
-from evote.crypto.elgamal import CIPHERTEXT_BYTES, ZERO_CIPHERTEXT, Ciphertext
-from evote.crypto.group import POINT_BYTES, Point
-from evote.crypto.proofs.chaum_pedersen import DecryptionShare, verify_decryption_share
-from evote.crypto.proofs.compact import CompactProof
+from typing_extensions import TypeVar
+
+from evote.crypto import encoding
+from evote.crypto.proofs.chaum_pedersen import DecryptionShare
 from evote.crypto.proofs.statements import DecryptionTarget
 from evote.crypto.signing import VerifyKey
 from evote.election.ballot import EncryptedBallot
-from evote.election.context import ElectionContext
+from evote.election.contest import C
+from evote.election.context import ElectionContext, manifest_and_codec
 from evote.election.manifest import Manifest
 from evote.election.outcome import outcome_lines
+from evote.election.schemes import ELGAMAL_CODEC, AnyCodec
 from evote.errors import DecodeError, InvalidInput, VerificationError
 
 T = TypeVar("T")
+#: A scheme's decryption share (with its proof); scheme A's where nothing else is said.
+S = TypeVar("S", default=DecryptionShare)
 
 TALLY_TAG: Final = "evote/v1/tally"
 SHARES_TAG: Final = "evote/v1/decryption-share"
@@ -34,7 +44,7 @@ SHARES_KIND: Final = "decryption-share"
 RESULT_TAG: Final = "evote/v1/result"
 
 #: Aggregates (or counts, or shares) per ballot part, per option, in manifest order.
-PerPart = dict[str, tuple[Ciphertext, ...]]
+PerPart = dict[str, tuple[Any, ...]]
 
 
 def all_parts(manifest: Manifest) -> list[str]:
@@ -45,24 +55,24 @@ def target(context: ElectionContext, part: str, option: int) -> DecryptionTarget
     return DecryptionTarget(context.extended_hash, f"tally/{part}/{option}".encode())
 
 
-def aggregate(manifest: Manifest, ballots: Iterable[EncryptedBallot]) -> PerPart:
-    """Sum the ciphertexts of the given (counted) ballots per part and option."""
-    totals: dict[str, list[Ciphertext]] = {}
+def aggregate(
+    where: Manifest | ElectionContext, ballots: Iterable[EncryptedBallot[Any, Any]]
+) -> PerPart:
+    """Sum the ciphertexts of the given (counted) ballots per part and option. ``where`` is the
+    election context (or, for scheme A, whose sums need no key, the manifest)."""
+    manifest, codec = manifest_and_codec(where, error=InvalidInput)
+    totals: dict[str, list[Any]] = {}
     for part in all_parts(manifest):
         contest, district = manifest.part(part)
-        totals[part] = [ZERO_CIPHERTEXT] * len(contest.options(district))
+        totals[part] = [codec.zero()] * len(contest.options(district))
     for ballot in ballots:
         for part, encrypted in zip(
             manifest.style(ballot.style).parts, ballot.contests, strict=True
         ):
             sums = totals[part]
             for option, selection in enumerate(encrypted.selections):
-                sums[option] = sums[option] + selection.ciphertext
+                sums[option] = codec.add(sums[option], selection.ciphertext)
     return {part: tuple(sums) for part, sums in totals.items()}
-
-
-def _decode_point(data: bytes, what: str) -> Point:
-    return Point.decode(encoding.expect_bytes(data, POINT_BYTES, what=what), allow_identity=True)
 
 
 def _per_part(
@@ -87,23 +97,18 @@ def _per_part(
     return result
 
 
-def _ciphertext(value: encoding.Decoded, what: str) -> Ciphertext:
-    raw = encoding.expect_bytes(value, CIPHERTEXT_BYTES, what=what)
-    return Ciphertext(
-        _decode_point(raw[:POINT_BYTES], what), _decode_point(raw[POINT_BYTES:], what)
-    )
-
-
 def _count(value: encoding.Decoded, what: str) -> int:
     return encoding.expect_int(value, what=what)
 
 
 @dataclass(frozen=True, slots=True)
-class EncryptedTally:
+class EncryptedTally(Generic[C]):
     """The aggregates, and which board entries were counted (leaf indices, ascending)."""
 
     counted: tuple[int, ...]
-    totals: PerPart
+    totals: dict[str, tuple[C, ...]]
+    #: How the aggregates encode themselves and combine: the election's scheme.
+    codec: AnyCodec = field(default=ELGAMAL_CODEC, compare=False, repr=False)
 
     def to_tlv(self) -> bytes:
         return encoding.encode(
@@ -111,14 +116,16 @@ class EncryptedTally:
                 TALLY_TAG,
                 list(self.counted),
                 [
-                    [part, [c.encode() for c in ciphertexts]]
+                    [part, [self.codec.ciphertext_value(c) for c in ciphertexts]]
                     for part, ciphertexts in self.totals.items()
                 ],
             ]
         )
 
     @classmethod
-    def from_tlv(cls, data: bytes, manifest: Manifest) -> EncryptedTally:
+    def from_tlv(cls, data: bytes, where: Manifest | ElectionContext) -> EncryptedTally[Any]:
+        """Parse a tally; ``where`` is the election context (or, for scheme A, the manifest)."""
+        manifest, codec = manifest_and_codec(where)
         fields = encoding.expect_list(encoding.decode(data), 3, what="tally")
         if fields[0] != TALLY_TAG:
             raise DecodeError("not an evote v1 encrypted tally")
@@ -126,16 +133,21 @@ class EncryptedTally:
             encoding.expect_int(i, what="tally.counted")
             for i in encoding.expect_list(fields[1], what="tally.counted")
         )
-        totals = _per_part(fields[2], manifest, "tally", _ciphertext)
-        return cls(counted, totals)
+
+        def read(value: encoding.Decoded, what: str) -> Any:
+            return codec.read_aggregate(value, what=what)
+
+        return EncryptedTally(counted, _per_part(fields[2], manifest, "tally", read), codec)
 
 
 @dataclass(frozen=True, slots=True)
-class GuardianShares:
+class GuardianShares(Generic[S]):
     """One guardian's decryption shares of every aggregate, with proofs."""
 
     guardian: int
-    shares: dict[str, tuple[DecryptionShare, ...]]
+    shares: dict[str, tuple[S, ...]]
+    #: How the shares encode themselves: the election's scheme.
+    codec: AnyCodec = field(default=ELGAMAL_CODEC, compare=False, repr=False)
 
     def to_tlv(self) -> bytes:
         return encoding.encode(
@@ -143,36 +155,46 @@ class GuardianShares:
                 SHARES_TAG,
                 self.guardian,
                 [
-                    [
-                        part,
-                        [
-                            [s.share.encode(), b"" if s.proof is None else s.proof.encode()]
-                            for s in shares
-                        ],
-                    ]
+                    [part, [self.codec.share_value(share) for share in shares]]
                     for part, shares in self.shares.items()
                 ],
             ]
         )
 
     @classmethod
-    def from_tlv(cls, data: bytes, manifest: Manifest) -> GuardianShares:
+    def from_tlv(cls, data: bytes, where: Manifest | ElectionContext) -> GuardianShares[Any]:
+        """Parse a share entry; ``where`` is the context (or, for scheme A, the manifest)."""
+        manifest, codec = manifest_and_codec(where)
         fields = encoding.expect_list(encoding.decode(data), 3, what="shares")
         if fields[0] != SHARES_TAG:
             raise DecodeError("not an evote v1 decryption-share entry")
         guardian = encoding.expect_int(fields[1], what="shares.guardian")
 
-        def share(value: encoding.Decoded, what: str) -> DecryptionShare:
-            point, proof = encoding.expect_list(value, 2, what=what)
-            proof_bytes = encoding.expect_bytes(proof, what=what)
-            return DecryptionShare(
-                guardian,
-                _decode_point(encoding.expect_bytes(point, POINT_BYTES, what=what), what),
-                None if proof_bytes == b"" else CompactProof.decode(proof_bytes),
-            )
+        def share(value: encoding.Decoded, what: str) -> Any:
+            return codec.read_share(value, guardian, what=what)
 
-        shares = _per_part(fields[2], manifest, "shares", share)
-        return cls(guardian, shares)
+        return GuardianShares(guardian, _per_part(fields[2], manifest, "shares", share), codec)
+
+
+def decrypt_totals(
+    context: ElectionContext,
+    guardian: int,
+    totals: PerPart,
+    decrypt: Callable[[Any, DecryptionTarget], Any],
+) -> GuardianShares[Any]:
+    """Guardian ``guardian``'s share entry of the aggregates ``totals``: ``decrypt(aggregate,
+    target)`` is the guardian's proved partial decryption in the election's scheme."""
+    return GuardianShares(
+        guardian,
+        {
+            part: tuple(
+                decrypt(ciphertext, target(context, part, option))
+                for option, ciphertext in enumerate(ciphertexts)
+            )
+            for part, ciphertexts in totals.items()
+        },
+        context.scheme,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,30 +234,34 @@ class TallyResult:
 
 
 def combine_counts(
-    totals: PerPart, shares: Mapping[int, GuardianShares], quorum: int, bound: int
+    totals: PerPart,
+    shares: Mapping[int, GuardianShares[Any]],
+    quorum: int,
+    bound: int,
+    *,
+    codec: AnyCodec = ELGAMAL_CODEC,
 ) -> dict[str, tuple[int, ...]]:
-    """Each option's count from ``quorum`` or more guardians' (verified) shares.
+    """Each option's count from ``quorum`` or more guardians' (verified) shares, within
+    ``[0, bound]`` (:class:`TallyOutOfRange` otherwise), combined by the scheme's ``codec``.
 
-    ``count·B = Bc − Σ w_ℓ·M_ℓ`` read off by baby-step giant-step within ``[0, bound]``; an
-    aggregate with an identity pad is ``β`` in clear (R5).
+    Scheme A reads ``count·B = Bc − Σ w_ℓ·M_ℓ`` off by baby-step giant-step (an aggregate with
+    an identity pad is ``β`` in clear: R5); scheme B combines to the count directly.
     """
-    counts: dict[str, tuple[int, ...]] = {}
-    for part, ciphertexts in totals.items():
-        values = []
-        for option, ciphertext in enumerate(ciphertexts):
-            if ciphertext.alpha.is_identity():
-                values.append(dlog.discrete_log(ciphertext.beta, bound))
-                continue
-            combined = threshold.combine_shares(
-                {guardian: entry.shares[part][option].share for guardian, entry in shares.items()},
+    return {
+        part: tuple(
+            codec.combine(
+                ciphertext,
+                {guardian: entry.shares[part][option] for guardian, entry in shares.items()},
                 quorum,
+                bound,
             )
-            values.append(dlog.discrete_log(ciphertext.beta - combined, bound))
-        counts[part] = tuple(values)
-    return counts
+            for option, ciphertext in enumerate(ciphertexts)
+        )
+        for part, ciphertexts in totals.items()
+    }
 
 
-def counted_ballots(cast: Mapping[int, EncryptedBallot]) -> tuple[int, ...]:
+def counted_ballots(cast: Mapping[int, EncryptedBallot[Any, Any]]) -> tuple[int, ...]:
     """The board indices of the ballots that count: each credential's ballot with the highest
     sequence number, ascending. ``cast`` holds the admitted ballots by board index.
 
@@ -251,22 +277,28 @@ def counted_ballots(cast: Mapping[int, EncryptedBallot]) -> tuple[int, ...]:
     return tuple(sorted(index for _, index in best.values()))
 
 
-def encrypted_tally(manifest: Manifest, cast: Mapping[int, EncryptedBallot]) -> EncryptedTally:
+def encrypted_tally(
+    where: Manifest | ElectionContext, cast: Mapping[int, EncryptedBallot[Any, Any]]
+) -> EncryptedTally[Any]:
     """The tally of the admitted ballots ``cast`` (by board index): the counted indices and
-    the sums of their ciphertexts per part and option."""
+    the sums of their ciphertexts per part and option. ``where`` is the election context (or,
+    for scheme A, the manifest)."""
+    _, codec = manifest_and_codec(where, error=InvalidInput)
     counted = counted_ballots(cast)
-    return EncryptedTally(counted, aggregate(manifest, (cast[index] for index in counted)))
+    return EncryptedTally(counted, aggregate(where, (cast[index] for index in counted)), codec)
 
 
 def tally_result(
-    manifest: Manifest,
-    tally: EncryptedTally,
-    shares: Mapping[int, GuardianShares],
+    where: Manifest | ElectionContext,
+    tally: EncryptedTally[Any],
+    shares: Mapping[int, GuardianShares[Any]],
     registered: int,
 ) -> TallyResult:
     """The result the guardians' (verified) ``shares`` decrypt ``tally`` to: the counts of
     every part and option, each contest's outcome under its counting rule (``registered``
-    credentials, the counted ballots as participants), and the guardians combined."""
+    credentials, the counted ballots as participants), and the guardians combined. The tally's
+    own codec (its scheme) combines the shares."""
+    manifest = where.manifest if isinstance(where, ElectionContext) else where
     if len(shares) < manifest.guardian_quorum:
         raise InvalidInput(
             f"{len(shares)} guardians' shares verify; decrypting needs {manifest.guardian_quorum}"
@@ -276,7 +308,9 @@ def tally_result(
         for contest, district in (manifest.part(part) for part in all_parts(manifest))
     )
     counted = len(tally.counted)
-    counts = combine_counts(tally.totals, shares, manifest.guardian_quorum, highest * counted)
+    counts = combine_counts(
+        tally.totals, shares, manifest.guardian_quorum, highest * counted, codec=tally.codec
+    )
     lines = outcome_lines(manifest, counts, registered=registered, participants=counted)
     return TallyResult(tuple(sorted(shares)), counts, lines)
 
@@ -285,20 +319,19 @@ def check_guardian_shares(
     body: bytes,
     signers: Sequence[VerifyKey],
     context: ElectionContext,
-    tally: EncryptedTally,
-) -> GuardianShares:
+    tally: EncryptedTally[Any],
+) -> GuardianShares[Any]:
     """The decryption shares in a ``decryption-share`` entry's ``body``, if they count: the
     guardian exists and alone signed (``signers``), and every share's proof verifies against
     its verification key and the tally's aggregate (target ``tally/<part>/<option>``).
     Raises :class:`InvalidInput` saying which share fails, or :class:`DecodeError`."""
     manifest = context.manifest
-    shares = GuardianShares.from_tlv(body, manifest)
+    shares = GuardianShares.from_tlv(body, context)
     guardian = shares.guardian
     if not 1 <= guardian <= len(manifest.guardians):
         raise InvalidInput(f"the shares name guardian {guardian}, and there is none")
     if tuple(signers) != (manifest.guardians[guardian - 1],):
         raise InvalidInput(f"the shares are not signed by guardian {guardian}'s identity key alone")
-    key = context.verification_keys[guardian - 1]
     for part, values in shares.shares.items():
         for option, (share, ciphertext) in enumerate(zip(values, tally.totals[part], strict=True)):
             if share.guardian != guardian:
@@ -306,7 +339,7 @@ def check_guardian_shares(
                     f"guardian {share.guardian}'s share is filed under guardian {guardian}"
                 )
             try:
-                verify_decryption_share(ciphertext, share, key, target(context, part, option))
+                context.scheme.verify_share(ciphertext, share, target(context, part, option))
             except VerificationError as error:
                 raise InvalidInput(
                     f"guardian {guardian}'s share of {part}[{option}] fails: {error}"
@@ -315,6 +348,6 @@ def check_guardian_shares(
 
 
 def shares_by_guardian(
-    entries: Iterable[GuardianShares], part: str, option: int
-) -> Mapping[int, DecryptionShare]:
+    entries: Iterable[GuardianShares[S]], part: str, option: int
+) -> Mapping[int, S]:
     return {entry.guardian: entry.shares[part][option] for entry in entries}

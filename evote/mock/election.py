@@ -13,6 +13,12 @@ The same steps run over two transports (``MockOptions.transport``): ``inprocess`
 board and the ballot box directly; ``grpc`` runs them as the real services on loopback with
 TLS, the parties acting as gRPC clients (:class:`_OverGrpc`).
 
+Either scheme (``MockOptions.scheme``): ``elgamal`` (scheme A) runs the guardians' dealer-free
+ceremony; ``paillier`` (scheme B) has a simulated trusted dealer deal a threshold Paillier key
+with a 2048-bit modulus (:func:`evote.ceremony.dealer.run_dealer_ceremony`; the dealer's two safe
+primes take a second or three) and runs in process only (the services do not take a scheme B
+election yet). Everything after the key ceremony is the same code for both.
+
 ``seed`` makes the voters' *choices* reproducible; keys, nonces and proofs always use the
 operating system's randomness.
 """
@@ -20,6 +26,7 @@ operating system's randomness.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -31,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 from evote.board.checkpoint import cosignature_time
 from evote.board.entry import Entry
@@ -40,9 +47,9 @@ from evote.board.log import BulletinBoard
 from evote.board.note import parse_note
 from evote.board.store import MemoryStore
 from evote.board.witness import Witness
+from evote.ceremony.dealer import key_shares_of, run_dealer_ceremony
 from evote.ceremony.messages import JointKey
 from evote.ceremony.rounds import post_key_checks, run_ceremony
-from evote.ceremony.trustee import Trustee
 from evote.client.channels import (
     BallotBoxClient,
     BoardClient,
@@ -52,15 +59,18 @@ from evote.client.channels import (
     secure_channel,
 )
 from evote.client.receipt import check_receipt
-from evote.crypto.group import Point, Scalar
+from evote.crypto.group import Scalar
+from evote.crypto.paillier import PaillierKeyShare
 from evote.crypto.rng import random_bytes
 from evote.crypto.signing import SigningKey
 from evote.election.audit import AuditReveal
 from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext
 from evote.election.encrypt import PlaintextBallot, encrypt_ballot
-from evote.election.manifest import Manifest
+from evote.election.manifest import ELGAMAL, PAILLIER, SCHEME_NAMES, Manifest, SchemeName
 from evote.election.tally import (
+    GuardianShares,
+    PerPart,
     TallyResult,
     all_parts,
     encrypted_tally,
@@ -69,8 +79,9 @@ from evote.election.tally import (
 from evote.errors import EvoteError, InvalidInput
 from evote.mock.defaults import REFERENCE_CONTESTS
 from evote.record import kinds
-from evote.record.ballot_box import BallotBox, Submission, check_proofs, parse_submission
+from evote.record.ballot_box import BallotBox, Submission, parse_submission
 from evote.record.kinds import CredentialList, PhaseMark
+from evote.record.proof_workers import ContextSpec, check_entries, context_in_worker
 from evote.services.board import checkpoint_size
 from evote.services.ca import ElectionCA, Role
 from evote.services.server import ElectionServers, serve_election_tls, setup_data_dir
@@ -89,6 +100,15 @@ Phase = Literal["open", "close"]
 
 class _Closable(Protocol):
     def close(self) -> None: ...
+
+
+class Decrypter(Protocol):
+    """A guardian after its key ceremony (scheme A's trustee, scheme B's key holder)."""
+
+    @property
+    def index(self) -> int: ...
+
+    def decrypt_tally(self, context: ElectionContext, totals: PerPart) -> GuardianShares[Any]: ...
 
 
 ClientT = TypeVar("ClientT", bound=_Closable)
@@ -119,6 +139,8 @@ class MockOptions:
     name: str = "Mock community election"
     transport: Transport = "inprocess"
     clients: int = CLIENTS
+    #: ``elgamal`` (scheme A, the guardians' ceremony) or ``paillier`` (scheme B, a dealer).
+    scheme: SchemeName = ELGAMAL
 
     @staticmethod
     def default_workers() -> int:
@@ -131,6 +153,13 @@ class MockOptions:
             raise InvalidInput("a mock election needs at least one worker process")
         if self.transport not in TRANSPORTS:
             raise InvalidInput(f"unknown transport {self.transport!r}")
+        if self.scheme not in SCHEME_NAMES:
+            raise InvalidInput(f"unknown scheme {self.scheme!r}: use {' or '.join(SCHEME_NAMES)}")
+        if self.scheme == PAILLIER and self.transport != "inprocess":
+            raise InvalidInput(
+                "a scheme B (paillier) mock election runs in process only: the services do not "
+                "take a Paillier election yet"
+            )
         if self.clients < 1:
             raise InvalidInput("a mock election over gRPC needs at least one client")
         if not 1 <= self.quorum <= self.guardians:
@@ -156,6 +185,9 @@ class MockSecrets:
     log: SigningKey
     witnesses: tuple[tuple[str, SigningKey], ...]
     credentials: tuple[SigningKey, ...]
+    #: Scheme B: the dealer's signing key and the guardians' Paillier key shares.
+    dealer: SigningKey | None = None
+    paillier_key_shares: tuple[PaillierKeyShare, ...] = ()
 
     def write(self, directory: Path) -> None:
         """Write the keys as JSON (hex seeds), marked mock-only, for crafting test records."""
@@ -170,6 +202,11 @@ class MockSecrets:
             "witnesses": {name: key.seed().hex() for name, key in self.witnesses},
             "credentials": [key.seed().hex() for key in self.credentials],
         }
+        if self.dealer is not None:
+            document["dealer"] = self.dealer.seed().hex()
+            document["guardian_paillier_key_shares"] = [
+                f"{share.secret:x}" for share in self.paillier_key_shares
+            ]
         (directory / "mock-secrets.json").write_text(json.dumps(document, indent=2) + "\n")
 
 
@@ -244,11 +281,19 @@ def mock_manifest(
     log_key: SigningKey,
     witnesses: Sequence[tuple[str, SigningKey]],
     witness_quorum: int,
+    dealer: SigningKey | None = None,
 ) -> Manifest:
-    """A manifest for the given contests naming the simulated parties' public keys."""
+    """A manifest for the given contests naming the simulated parties' public keys; with a
+    ``dealer``, a scheme B (threshold Paillier) manifest naming the dealer's key."""
+    scheme: dict[str, object] = (
+        {"name": ELGAMAL}
+        if dealer is None
+        else {"name": PAILLIER, "dealer": dealer.verify_key.encode().hex()}
+    )
     return Manifest.from_mapping(
         {
             "name": name,
+            "scheme": scheme,
             "contests": list(contests),
             **({} if ballot_styles is None else {"ballot_styles": list(ballot_styles)}),
             "officials": {
@@ -283,28 +328,9 @@ class _VoterTask:
     audit_first: bool
 
 
-_WORKER_CONTEXT: dict[bytes, ElectionContext] = {}
-
-
-def _context_in_worker(manifest_bytes: bytes, commitments: bytes) -> ElectionContext:
-    key = hashlib.sha256(manifest_bytes + commitments).digest()
-    context = _WORKER_CONTEXT.get(key)
-    if context is None:
-        manifest = Manifest.from_tlv(manifest_bytes)
-        width = manifest.guardian_quorum * 32
-        points = [
-            tuple(Point.decode(commitments[i + j : i + j + 32]) for j in range(0, width, 32))
-            for i in range(0, len(commitments), width)
-        ]
-        context = ElectionContext.create(manifest, points)
-        _WORKER_CONTEXT.clear()
-        _WORKER_CONTEXT[key] = context
-    return context
-
-
-def _vote(manifest_bytes: bytes, commitments: bytes, tasks: list[_VoterTask]) -> list[list[bytes]]:
+def _vote(spec: ContextSpec, tasks: list[_VoterTask]) -> list[list[bytes]]:
     """Encrypt (and sign) each voter's submissions: an optional audit, then the ballot."""
-    context = _context_in_worker(manifest_bytes, commitments)
+    context = context_in_worker(spec)
     election_id = context.manifest.election_id
     out = []
     for task in tasks:
@@ -322,19 +348,6 @@ def _vote(manifest_bytes: bytes, commitments: bytes, tasks: list[_VoterTask]) ->
         )
         out.append(entries)
     return out
-
-
-def _check(manifest_bytes: bytes, commitments: bytes, entries: list[bytes]) -> list[str | None]:
-    """The ballot box's proof checks, in a worker: ``None`` for a good entry, else the reason."""
-    context = _context_in_worker(manifest_bytes, commitments)
-    reasons: list[str | None] = []
-    for data in entries:
-        try:
-            check_proofs(parse_submission(data, context), context)
-            reasons.append(None)
-        except EvoteError as error:
-            reasons.append(str(error))
-    return reasons
 
 
 def _chunks(items: Sequence[_VoterTask], size: int) -> Iterator[list[_VoterTask]]:
@@ -361,13 +374,17 @@ class _Election(ABC):
             (f"witness-{i + 1}.evote.mock", SigningKey.generate()) for i in range(options.witnesses)
         )
         self.credentials = tuple(SigningKey.generate() for _ in range(options.voters))
+        self.dealer = SigningKey.generate() if options.scheme == PAILLIER else None
         self.manifest = self._manifest()
         self.election_id = self.manifest.election_id
-        self.cast: dict[int, EncryptedBallot] = {}
+        self.cast: dict[int, EncryptedBallot[Any, Any]] = {}
         self.witnesses = [
             Witness(name, key, self.manifest.log_origin, self.log_key.verify_key)
             for name, key in self.witness_keys
         ]
+        #: Mock only: the guardians' key shares once their ceremony has run (for the secrets).
+        self.key_shares: tuple[Scalar, ...] = ()
+        self.paillier_key_shares: tuple[PaillierKeyShare, ...] = ()
 
     def _manifest(self) -> Manifest:
         options = self.options
@@ -383,6 +400,7 @@ class _Election(ABC):
             log_key=self.log_key,
             witnesses=self.witness_keys,
             witness_quorum=options.witness_quorum,
+            dealer=self.dealer,
         )
 
     def _timed(self, phase: str, started: float) -> None:
@@ -454,28 +472,48 @@ class _Election(ABC):
 
     # phases ------------------------------------------------------------------------------------
 
-    def setup(self) -> tuple[ElectionContext, tuple[Trustee, ...]]:
-        """The guardians' key ceremony over the board, key checks, credentials."""
+    def setup(self) -> tuple[ElectionContext, tuple[Decrypter, ...]]:
+        """The key ceremony over the board (the guardians', or the dealer's for scheme B), the
+        key checks, the credentials."""
         started = time.perf_counter()
-
-        def post_as_guardian(kind: str, body: bytes, guardian: int) -> None:
-            self.post(kind, body, [self.guardian_keys[guardian - 1]])
-
-        run = run_ceremony(self.manifest, post_as_guardian)
-        context = run.outcome.require_context()
-        joint = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
-        self.post(kinds.JOINT_KEY, joint.to_tlv(), [*self.official_quorum(), *self.guardian_keys])
-        post_key_checks(run.trustees, context, post_as_guardian)
+        if self.dealer is None:
+            context, guardians = self._guardians_ceremony()
+        else:
+            context, guardians = self._dealer_ceremony(self.dealer)
         self._timed("setup", started)
         started = time.perf_counter()
         self.publish_credentials()
         self._timed("registration", started)
+        return context, guardians
+
+    def _post_as_guardian(self, kind: str, body: bytes, guardian: int) -> None:
+        self.post(kind, body, [self.guardian_keys[guardian - 1]])
+
+    def _guardians_ceremony(self) -> tuple[ElectionContext, tuple[Decrypter, ...]]:
+        """Scheme A: the dealer-free ceremony, the joint key, every guardian's key check."""
+        run = run_ceremony(self.manifest, self._post_as_guardian)
+        context = run.outcome.require_context()
+        joint = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
+        self.post(kinds.JOINT_KEY, joint.to_tlv(), [*self.official_quorum(), *self.guardian_keys])
+        post_key_checks(run.trustees, context, self._post_as_guardian)
+        self.key_shares = tuple(t.key_share for t in run.trustees if t.key_share is not None)
         return context, run.trustees
+
+    def _dealer_ceremony(self, dealer: SigningKey) -> tuple[ElectionContext, tuple[Decrypter, ...]]:
+        """Scheme B: transport keys, the dealer's key (co-signed by the officials, who checked
+        it) and sealed shares, every guardian's acceptance and key check."""
+
+        def post_as_dealer(kind: str, body: bytes, with_officials: bool) -> None:
+            self.post(kind, body, [dealer, *(self.official_quorum() if with_officials else ())])
+
+        run = run_dealer_ceremony(self.manifest, self._post_as_guardian, post_as_dealer)
+        context = run.require_context()
+        self.paillier_key_shares = key_shares_of(run.holders)
+        return context, run.holders
 
     def voting(self, context: ElectionContext) -> tuple[dict[bytes, PlaintextBallot], int, int]:
         options = self.options
-        manifest_bytes = self.manifest.to_tlv()
-        commitments = b"".join(p.encode() for c in context.commitments for p in c)
+        spec = ContextSpec.of(context)
         styles = [style.id for style in self.manifest.ballot_styles]
         first, second, final = [], [], {}
         for number, credential in enumerate(self.credentials):
@@ -498,13 +536,7 @@ class _Election(ABC):
                 started = time.perf_counter()
                 encrypted = [
                     entries
-                    for batch in pool.map(
-                        _vote,
-                        *zip(
-                            *[(manifest_bytes, commitments, c) for c in _chunks(tasks, chunk)],
-                            strict=True,
-                        ),
-                    )
+                    for batch in pool.map(_vote, itertools.repeat(spec), _chunks(tasks, chunk))
                     for entries in batch
                 ]
                 self._timed("voters encrypt", started)
@@ -514,12 +546,12 @@ class _Election(ABC):
     def tally(
         self,
         context: ElectionContext,
-        trustees: Sequence[Trustee],
+        trustees: Sequence[Decrypter],
         final: dict[bytes, PlaintextBallot],
     ) -> tuple[TallyResult, int, int]:
         started = time.perf_counter()
         # The last valid ballot of each credential counts: the highest sequence number.
-        tally = encrypted_tally(self.manifest, self.cast)
+        tally = encrypted_tally(context, self.cast)
         self.post(kinds.TALLY, tally.to_tlv(), self.official_quorum())
         present = self._present_guardians()
         shares = {}
@@ -530,7 +562,7 @@ class _Election(ABC):
                 shares[guardian].to_tlv(),
                 [self.guardian_keys[guardian - 1]],
             )
-        result = tally_result(self.manifest, tally, shares, registered=len(self.credentials))
+        result = tally_result(context, tally, shares, registered=len(self.credentials))
         self._check_ground_truth(result.counts, final)
         self.post(kinds.RESULT, result.to_tlv(), self.official_quorum())
         self._timed("tally and decryption", started)
@@ -560,7 +592,7 @@ class _InProcess(_Election):
             MemoryStore(),
             self.log_key,
             self.manifest.log_origin,
-            kinds.entry_rules(self.election_id),
+            kinds.entry_rules(self.election_id, self.manifest.scheme_name),
             self.manifest.witness_keys(),
         )
         self._box: BallotBox | None = None
@@ -594,17 +626,14 @@ class _InProcess(_Election):
         box = self._box
         if box is None:
             raise MockElectionFailed("the ballot box was never opened")
-        manifest_bytes = self.manifest.to_tlv()
-        commitments = b"".join(p.encode() for c in context.commitments for p in c)
+        spec = ContextSpec.of(context)
         chunk = max(1, min(_BATCH, len(encrypted) // (4 * self.options.workers) + 1))
         flat = [data for entries in encrypted for data in entries]
         started = time.perf_counter()
         batches = [flat[i : i + chunk] for i in range(0, len(flat), chunk)]
         verdicts = [
             reason
-            for result in pool.map(
-                _check, *zip(*[(manifest_bytes, commitments, b) for b in batches], strict=True)
-            )
+            for result in pool.map(check_entries, itertools.repeat(spec), batches)
             for reason in result
         ]
         self._timed("ballot box verifies", started)
@@ -869,10 +898,12 @@ def run_mock_election(
         election.officials,
         election.authority,
         election.guardian_keys,
-        tuple(trustee.key_share for trustee in trustees if trustee.key_share is not None),
+        election.key_shares,
         election.log_key,
         election.witness_keys,
         election.credentials,
+        election.dealer,
+        election.paillier_key_shares,
     )
     return MockResult(
         election.manifest, record, secrets, result, cast, counted, audits, revotes, election.seconds

@@ -9,24 +9,24 @@ ballots and a dishonest one is caught by the verifier:
 * the ballot id was never used (cast or audited) before;
 * the sequence number is greater than that of every earlier ballot of the credential, so a
   replayed old ballot can never become the counted one;
-* no ``α`` of the ballot appears in any earlier ballot (weeding: a copied ciphertext is refused);
+* no ciphertext fingerprint of the ballot appears in any earlier ballot (weeding: a copied
+  ciphertext is refused; the fingerprint is scheme A's ``α``, scheme B's whole ``c``);
 * every proof verifies (audited ballots also re-encrypt from their seed);
 * no ballot of a credential derives its nonces from a seed that an audit of the same credential
   revealed (a device that reuses an audited seed under a new ballot id would expose the vote).
 
 Proof checks are pure and can run in other processes (:func:`check_proofs`); the stateful
-checks and the bookkeeping are serial (:meth:`BallotBox.admit`).
+checks and the bookkeeping are serial (:meth:`BallotBox.admit`). Both schemes go through the
+same rules: the election context's scheme decodes, fingerprints and re-derives nonces.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from evote.board.entry import Entry
-from evote.crypto.elgamal import selection_nonce
-from evote.crypto.group import base_mul
 from evote.crypto.signing import VerifyKey
 from evote.election.audit import AuditReveal, verify_audit
 from evote.election.ballot import EncryptedBallot, contest_index, verify_ballot
@@ -45,7 +45,7 @@ class Submission:
 
     kind: Literal["ballot", "audit"]
     entry: Entry
-    ballot: EncryptedBallot
+    ballot: EncryptedBallot[Any, Any]
     reveal: AuditReveal | None
 
 
@@ -54,11 +54,9 @@ def parse_submission(data: bytes, context: ElectionContext) -> Submission:
     try:
         entry = Entry.decode(data)
         if entry.kind == kinds.BALLOT:
-            return Submission(
-                "ballot", entry, EncryptedBallot.from_tlv(entry.body, context.manifest), None
-            )
+            return Submission("ballot", entry, EncryptedBallot.from_tlv(entry.body, context), None)
         if entry.kind == kinds.AUDIT:
-            reveal = AuditReveal.from_tlv(entry.body, context.manifest)
+            reveal = AuditReveal.from_tlv(entry.body, context)
             return Submission("audit", entry, reveal.ballot, reveal)
     except DecodeError as error:
         raise BallotRejected(f"malformed submission: {error}") from error
@@ -76,14 +74,18 @@ def check_proofs(submission: Submission, context: ElectionContext) -> None:
         raise BallotRejected(f"{submission.kind} refused: {error}") from error
 
 
-def derives_from_seed(ballot: EncryptedBallot, seed: bytes, context: ElectionContext) -> bool:
-    """Whether the ballot's first ciphertext was made with ``seed`` (one hash, one F)."""
+def derives_from_seed(
+    ballot: EncryptedBallot[Any, Any], seed: bytes, context: ElectionContext
+) -> bool:
+    """Whether the ballot's first ciphertext was made with ``seed``: its nonce derived from the
+    seed opens it (scheme A: one hash and one F; scheme B: one full exponentiation)."""
     manifest = context.manifest
+    scheme = context.scheme
     part = manifest.style(ballot.style).parts[0]
-    nonce = selection_nonce(
+    nonce = scheme.selection_nonce(
         context.extended_hash, ballot.binding(context), seed, contest_index(manifest, part), 0
     )
-    return base_mul(nonce) == ballot.contests[0].selections[0].ciphertext.alpha
+    return scheme.made_with_nonce(ballot.contests[0].selections[0].ciphertext, nonce)
 
 
 class BallotBox:
@@ -94,9 +96,9 @@ class BallotBox:
         self._credentials = {key.encode() for key in credentials}
         self._last_sequence: dict[bytes, int] = {}
         self._ballot_ids: set[bytes] = set()
-        self._alphas: set[bytes] = set()
+        self._fingerprints: set[bytes] = set()
         self._audit_seeds: dict[bytes, list[bytes]] = {}
-        self._cast_by_credential: dict[bytes, list[EncryptedBallot]] = {}
+        self._cast_by_credential: dict[bytes, list[EncryptedBallot[Any, Any]]] = {}
         self.phase: Literal["setup", "open", "closed"] = "setup"
 
     def admit(self, submission: Submission) -> None:
@@ -121,12 +123,14 @@ class BallotBox:
             raise BallotRejected(f"the credential's signature does not verify: {error}") from error
         if ballot.ballot_id in self._ballot_ids:
             raise BallotRejected(f"ballot id {ballot.ballot_id.hex()} was already used")
-        alphas = [
-            selection.ciphertext.alpha.encode()
+        fingerprints = [
+            self.context.scheme.fingerprint(selection.ciphertext)
             for contest in ballot.contests
             for selection in contest.selections
         ]
-        if len(set(alphas)) != len(alphas) or not self._alphas.isdisjoint(alphas):
+        if len(set(fingerprints)) != len(fingerprints) or not self._fingerprints.isdisjoint(
+            fingerprints
+        ):
             raise BallotRejected("a ciphertext of this ballot was already submitted (copied)")
         self._check_seed_reuse(submission)
         if submission.reveal is None:
@@ -140,7 +144,7 @@ class BallotBox:
         else:
             self._audit_seeds.setdefault(credential, []).append(submission.reveal.seed)
         self._ballot_ids.add(ballot.ballot_id)
-        self._alphas.update(alphas)
+        self._fingerprints.update(fingerprints)
 
     def _check_seed_reuse(self, submission: Submission) -> None:
         credential = submission.ballot.credential.encode()

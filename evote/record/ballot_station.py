@@ -16,6 +16,10 @@ keeps that state in step with a :class:`evote.board.log.BulletinBoard`:
 
 If an append fails after the box admitted the ballot, the box's state is ahead of the board;
 it is thrown away and rebuilt from the board before the next admission.
+
+The proof checks (the expensive part) run outside the lock, in the caller's thread by
+default; ``proofs`` can send them elsewhere (:class:`evote.record.proof_workers.ProofWorkers`
+runs them in worker processes) with the same refusals.
 """
 
 from __future__ import annotations
@@ -46,6 +50,9 @@ _PAGE: Final = 1000
 
 Phase = Literal["setup", "open", "closed"]
 
+#: Checks a parsed submission's proofs against the context; raises :class:`BallotRejected`.
+ProofCheck = Callable[[Submission, ElectionContext], None]
+
 
 class ElectionNotOpen(BallotRejected):
     """Casting is not possible now: before the election opened or after it closed."""
@@ -69,10 +76,15 @@ def _signed_by(entry: Entry, keys: tuple[VerifyKey, ...]) -> int:
 
 
 class BallotStation:
-    """The ballot box of one election, sequenced on one board."""
+    """The ballot box of one election, sequenced on one board.
 
-    def __init__(self, board: BulletinBoard) -> None:
+    ``proofs`` checks each submission's proofs (:func:`check_proofs` in the calling thread
+    unless another check is given, or set later by the server that starts worker processes).
+    """
+
+    def __init__(self, board: BulletinBoard, *, proofs: ProofCheck = check_proofs) -> None:
         self.board = board
+        self.proofs = proofs
         self._lock = threading.Lock()
         self._reset()
         with self._lock:
@@ -241,7 +253,7 @@ class BallotStation:
         if existing is not None:
             return existing
         before_proofs()
-        check_proofs(submission, context)
+        self.proofs(submission, context)
         with self._lock:
             self._catch_up()
             existing = self._existing(submission)

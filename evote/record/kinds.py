@@ -1,22 +1,30 @@
 """The entry kinds of an election, their bodies, and who signs each (docs/election-record.md).
 
-=================  =========================================  ===================================
-kind               body                                       signed by
-=================  =========================================  ===================================
-manifest           :class:`Manifest` (its TLV)                a quorum of officials
-ceremony-*         the key ceremony's rounds (ceremony.messages)  the guardian each names
-guardian-key       :class:`GuardianKey`                       that guardian
-joint-key          :class:`JointKey`                          a quorum of officials, every guardian
-key-check          :class:`KeyCheck`                          that guardian
-credentials        :class:`CredentialList`                    the credential authority
-open               :class:`PhaseMark` ("open")                a quorum of officials
-ballot             :class:`EncryptedBallot`                   the ballot's credential
-audit              :class:`AuditReveal`                       the ballot's credential
-close              :class:`PhaseMark` ("close")               a quorum of officials
-tally              :class:`EncryptedTally`                    a quorum of officials
-decryption-share   :class:`GuardianShares`                    that guardian
-result             :class:`TallyResult`                       a quorum of officials
-=================  =========================================  ===================================
+A scheme A record has the kinds of :data:`ALL_KINDS`; a scheme B record those of
+:data:`PAILLIER_KINDS`, where the dealer's ceremony replaces the guardians' (the three
+``paillier-*`` kinds below). A board takes only its election's scheme's kinds
+(:func:`entry_rules`).
+
+==================  =========================================  ===================================
+kind                body                                       signed by
+==================  =========================================  ===================================
+manifest            :class:`Manifest` (its TLV)                a quorum of officials
+ceremony-*          the key ceremony's rounds (ceremony.messages)  the guardian each names
+guardian-key        :class:`GuardianKey`                       that guardian
+joint-key           :class:`JointKey`                          a quorum of officials, every guardian
+key-check           :class:`KeyCheck`                          that guardian
+paillier-key        :class:`DealtKey` (scheme B)               the dealer, a quorum of officials
+paillier-share      :class:`SealedKeyShare` (scheme B)         the dealer
+paillier-key-check  :class:`PaillierKeyCheck` (scheme B)       that guardian
+credentials         :class:`CredentialList`                    the credential authority
+open                :class:`PhaseMark` ("open")                a quorum of officials
+ballot              :class:`EncryptedBallot`                   the ballot's credential
+audit               :class:`AuditReveal`                       the ballot's credential
+close               :class:`PhaseMark` ("close")               a quorum of officials
+tally               :class:`EncryptedTally`                    a quorum of officials
+decryption-share    :class:`GuardianShares`                    that guardian
+result              :class:`TallyResult`                       a quorum of officials
+==================  =========================================  ===================================
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from evote.board.entry import EntryKind, EntryRules
 from evote.ceremony import messages as ceremony
 from evote.crypto import encoding
 from evote.crypto.signing import VerifyKey
+from evote.election.manifest import ELGAMAL, PAILLIER, SchemeName
 from evote.election.tally import SHARES_KIND
 from evote.errors import DecodeError
 
@@ -40,6 +49,9 @@ CEREMONY_SHARES: Final = ceremony.SHARES
 CEREMONY_COMPLAINT: Final = ceremony.COMPLAINT
 CEREMONY_SHARE_REVEAL: Final = ceremony.SHARE_REVEAL
 KEY_CHECK: Final = ceremony.KEY_CHECK
+PAILLIER_KEY: Final = ceremony.PAILLIER_KEY
+PAILLIER_SHARE: Final = ceremony.PAILLIER_SHARE
+PAILLIER_KEY_CHECK: Final = ceremony.PAILLIER_KEY_CHECK
 CREDENTIALS: Final = "credentials"
 OPEN: Final = "open"
 BALLOT: Final = "ballot"
@@ -69,13 +81,30 @@ ALL_KINDS: Final = (
     RESULT,
 )
 
+#: Every kind of a scheme B record, in phase order: the dealer's ceremony replaces the
+#: guardians' (transport keys, the dealer's key, sealed shares, the guardians' key checks).
+PAILLIER_KINDS: Final = (
+    MANIFEST,
+    CEREMONY_TRANSPORT,
+    PAILLIER_KEY,
+    PAILLIER_SHARE,
+    PAILLIER_KEY_CHECK,
+    *ALL_KINDS[ALL_KINDS.index(CREDENTIALS) :],
+)
+
 _CREDENTIALS_TAG: Final = "evote/v1/credentials"
 _PHASE_TAG: Final = "evote/v1/phase"
 
 
-def entry_rules(election_id: bytes) -> EntryRules:
-    """The board's envelope rules for an election: its kinds, each signed at least once."""
-    return EntryRules.of(election_id, [EntryKind(kind) for kind in ALL_KINDS])
+def record_kinds(scheme: SchemeName = ELGAMAL) -> tuple[str, ...]:
+    """The kinds of a record of the scheme, in phase order (:data:`ALL_KINDS` for scheme A)."""
+    return PAILLIER_KINDS if scheme == PAILLIER else ALL_KINDS
+
+
+def entry_rules(election_id: bytes, scheme: SchemeName = ELGAMAL) -> EntryRules:
+    """The board's envelope rules for an election: the kinds of its scheme's record
+    (``manifest.scheme_name``), each signed at least once."""
+    return EntryRules.of(election_id, [EntryKind(kind) for kind in record_kinds(scheme)])
 
 
 @dataclass(frozen=True, slots=True)

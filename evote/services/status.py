@@ -30,6 +30,7 @@ from evote.errors import (
 )
 from evote.record.ballot_box import BallotRejected
 from evote.record.ballot_station import ElectionNotOpen
+from evote.record.proof_workers import ProofWorkersUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ STATUS_OF: Final[Mapping[type[EvoteError], grpc.StatusCode]] = {
     StoreCorrupted: grpc.StatusCode.DATA_LOSS,
     BoardError: grpc.StatusCode.FAILED_PRECONDITION,
     InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    # The proof checkers are down: nothing was admitted, and a retried Cast is idempotent.
+    ProofWorkersUnavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 _HIDDEN: Final[Mapping[grpc.StatusCode, str]] = {

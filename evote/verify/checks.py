@@ -39,6 +39,17 @@ its messages:
   complainer. A complaint answered with a good share is *unfounded*: no failure, but the report
   notes it, since it stays on the record against the complainer;
 * a ``key-check`` after ``open`` fails both the phase order (check 3) and check 14.
+
+**Scheme B** (threshold Paillier with a trusted dealer, docs/election-record.md "Scheme B").
+The numbered checks keep their numbers and their meaning where the two schemes agree; three
+change their content: check 4 judges the dealer's ceremony (one usable transport key per
+guardian, one share sealed to each, signed by the dealer alone), check 5 the dealer's key
+entry (``H_B``, the key's validity and size, the dealer's and an official quorum's
+signatures; the verifier recomputes ``H_P`` of the key and ``H_E`` from it), and check 14 every
+guardian's acknowledgement (a proved share of the public test ciphertext against ``v_i``).
+Ballots, audits, the tally, the shares and the result go through the same checks with the
+scheme's arithmetic (:mod:`evote.verify.schemes`). The report notes the dealer trust
+assumption the manifest states.
 """
 
 from __future__ import annotations
@@ -55,19 +66,22 @@ from evote.board.record import Record
 from evote.ceremony.messages import (
     Commit,
     Complaint,
+    DealtKey,
     GuardianKey,
     JointKey,
     KeyCheck,
+    PaillierKeyCheck,
+    SealedKeyShare,
     SealedShares,
     ShareReveal,
     TransportKey,
 )
-from evote.crypto import encoding
+from evote.crypto import encoding, paillier
 from evote.crypto.elgamal import Ciphertext
 from evote.crypto.group import BASE, IDENTITY, L, Point, Scalar, base_mul, mul
 from evote.crypto.hashing import hash32, hash_to_scalar
+from evote.crypto.paillier import PaillierPublicKey
 from evote.crypto.proofs.chaum_pedersen import DecryptionShare, verify_decryption_share
-from evote.crypto.proofs.range import verify_range
 from evote.crypto.proofs.schnorr import verify_coefficient
 from evote.crypto.proofs.statements import DecryptionTarget, RangeStatement
 from evote.crypto.sealing import usable
@@ -75,8 +89,9 @@ from evote.crypto.signing import VerifyKey
 from evote.election.audit import AuditReveal, verify_audit
 from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext
-from evote.election.manifest import Manifest
+from evote.election.manifest import DEALER_TRUST, PAILLIER, Manifest
 from evote.election.outcome import outcome_lines
+from evote.election.schemes import ElGamalElection, PaillierElection
 from evote.election.tally import EncryptedTally, GuardianShares, TallyResult
 from evote.errors import (
     CheckFailed,
@@ -86,10 +101,12 @@ from evote.errors import (
     InvalidSignature,
     ProofError,
     RecordError,
+    VerificationError,
 )
 from evote.record import kinds
 from evote.record.kinds import PhaseMark
 from evote.verify import load
+from evote.verify.schemes import RecordScheme, record_scheme
 
 T = TypeVar("T")
 
@@ -124,17 +141,27 @@ CHECKS: Final = (
     CheckInfo(2, MANIFEST, "entry 0 is the manifest of this election, signed by officials"),
     CheckInfo(3, PHASES, "entry kinds in phase order; one of each single entry"),
     CheckInfo(
-        4, GUARDIANS, "key ceremony: every round, h_i, Schnorr proofs, shares, complaints answered"
+        4,
+        GUARDIANS,
+        "key ceremony: every round, h_i, Schnorr proofs, shares, complaints answered "
+        "(scheme B: transport keys, one share sealed to each guardian by the dealer)",
     ),
-    CheckInfo(5, JOINT_KEY, "K, every K̂_ℓ and H_E recompute; officials and all guardians sign"),
+    CheckInfo(
+        5,
+        JOINT_KEY,
+        "K, every K̂_ℓ and H_E recompute; officials and all guardians sign "
+        "(scheme B: the dealer's key fits the manifest; dealer and officials sign)",
+    ),
     CheckInfo(6, CREDENTIALS, "signed by the credential authority; sorted and distinct"),
     CheckInfo(7, BALLOTS, "signer, credential, timing, proofs, weeding, ids, sequence"),
     CheckInfo(8, AUDITS, "seed re-encrypts byte for byte; proofs; ballot id never cast"),
     CheckInfo(9, COUNTED_SET, "the tally counts each credential's last valid ballot"),
     CheckInfo(10, TALLY, "official quorum; aggregates equal the sums of counted ballots"),
     CheckInfo(11, CLOSING_CHECKPOINT, "a checkpoint covering close has a witness quorum"),
-    CheckInfo(12, DECRYPTION_SHARES, "each share proof verifies against K̂_ℓ and the aggregate"),
-    CheckInfo(13, RESULT, "≥ t verified guardians; count·B = Bc − Σ w_ℓ·M_ℓ; outcome lines"),
+    CheckInfo(
+        12, DECRYPTION_SHARES, "each share proof verifies against K̂_ℓ (or v_i) and the aggregate"
+    ),
+    CheckInfo(13, RESULT, "≥ t verified guardians; the shares decrypt every count; outcome lines"),
     CheckInfo(14, KEY_CHECKS, "before open, every guardian proves a share of the test ciphertext"),
 )
 CHECKS_BY_NAME: Final = {info.name: info for info in CHECKS}
@@ -294,12 +321,35 @@ def params_hash() -> bytes:
     return hash32("params", "edwards25519-prime-order", BASE, L, "sha512-tlv", PROTOCOL_VERSION)
 
 
+#: Scheme B's family as the verifier knows it (crypto spec §4): 2048-bit ``n``, κ = 256.
+PAILLIER_MODULUS_BITS: Final = 2048
+PAILLIER_KAPPA: Final = 256
+
+
+def paillier_family_hash() -> bytes:
+    """What a scheme B manifest names, from the built-in constants of the one family this
+    verifier knows: ``H32("paillier/family", "threshold-paillier", 2048, 256, "sha512-tlv", 1)``."""
+    return hash32(
+        "paillier/family",
+        "threshold-paillier",
+        PAILLIER_MODULUS_BITS,
+        PAILLIER_KAPPA,
+        "sha512-tlv",
+        PROTOCOL_VERSION,
+    )
+
+
+def scheme_hash(manifest: Manifest) -> bytes:
+    """The ``H_P`` slot of ``H_B``: scheme A's parameter hash or scheme B's family hash."""
+    return paillier_family_hash() if manifest.scheme_name == PAILLIER else params_hash()
+
+
 def base_hash(manifest: Manifest) -> bytes:
     """``H_B = H32("base", H_P, H_M, election_id, n, t, [guardian identity keys])``."""
     encoded = manifest.to_tlv()
     return hash32(
         "base",
-        params_hash(),
+        scheme_hash(manifest),
         hash32("manifest", encoded),
         hashlib.sha256(encoded).digest(),
         len(manifest.guardians),
@@ -332,11 +382,11 @@ def ballot_binding(extended: bytes, ballot: EncryptedBallot) -> bytes:
     )
 
 
-def _sum(ciphertexts: Iterable[Ciphertext]) -> Ciphertext:
-    alpha, beta = IDENTITY, IDENTITY
+def _sum(ciphertexts: Iterable[Any], scheme: RecordScheme) -> Any:
+    total = scheme.zero()
     for ciphertext in ciphertexts:
-        alpha, beta = alpha + ciphertext.alpha, beta + ciphertext.beta
-    return Ciphertext(alpha, beta)
+        total = scheme.add(total, ciphertext)
+    return total
 
 
 def _parts(manifest: Manifest) -> list[str]:
@@ -429,13 +479,19 @@ def check_manifest(first: bytes, expected_id: bytes | None) -> tuple[Findings, M
             kind=entry.kind,
             field="election_id",
         )
-    if manifest.scheme != params_hash():
+    if manifest.scheme not in (params_hash(), paillier_family_hash()):
         findings.fail(
             f"unknown parameter set {manifest.scheme.hex()}: this verifier knows only "
-            f"edwards25519 ElGamal ({params_hash().hex()})",
+            f"edwards25519 ElGamal ({params_hash().hex()}) and threshold Paillier with a "
+            f"{PAILLIER_MODULUS_BITS}-bit modulus ({paillier_family_hash().hex()})",
             entry=0,
             kind=entry.kind,
             field="scheme",
+        )
+    elif manifest.scheme_name == PAILLIER:
+        findings.notes.append(
+            "this election uses scheme B, threshold Paillier with a trusted dealer; as its "
+            f"manifest states: {DEALER_TRUST}"
         )
     message = signed_message(entry.kind, entry.election_id, entry.body)
     for position, signature in enumerate(entry.signatures):
@@ -483,6 +539,18 @@ _SINGLE_KINDS: Final = (
     kinds.TALLY,
     kinds.RESULT,
 )
+#: Scheme B: the dealer's ceremony replaces the guardians' (ranks 1 to 4), the rest is shared.
+_PHASE_RANK_B: Final = {
+    kinds.MANIFEST: 0,
+    kinds.CEREMONY_TRANSPORT: 1,
+    kinds.PAILLIER_KEY: 2,
+    kinds.PAILLIER_SHARE: 3,
+    kinds.PAILLIER_KEY_CHECK: 4,
+    **{kind: rank for kind, rank in _PHASE_RANK.items() if rank >= 8},
+}
+_SINGLE_KINDS_B: Final = tuple(
+    kinds.PAILLIER_KEY if kind == kinds.JOINT_KEY else kind for kind in _SINGLE_KINDS
+)
 
 
 def check_phases(entries: Sequence[Entry], manifest: Manifest) -> Findings:
@@ -493,17 +561,27 @@ def check_phases(entries: Sequence[Entry], manifest: Manifest) -> Findings:
     shares) complete before the next; complaints and their answers (one rank, in any mix) after
     every sealed share and before the joint key; key checks after the joint key and before the
     credentials. Entries of one rank may interleave; an entry of a lower rank after one of a
-    higher rank is out of order.
+    higher rank is out of order. Scheme B: transport keys, the dealer's key, the sealed shares,
+    the guardians' key checks, then as scheme A from the credentials on; the kinds of the other
+    scheme's ceremony are not kinds of its record (nor scheme B's of scheme A's).
     """
     findings = Findings(PHASES)
     findings.checked = len(entries)
+    scheme_b = manifest.scheme_name == PAILLIER
+    ranks = _PHASE_RANK_B if scheme_b else _PHASE_RANK
+    singles = _SINGLE_KINDS_B if scheme_b else _SINGLE_KINDS
     if entries and entries[0].kind != kinds.MANIFEST:
         findings.fail("the record must start with the manifest", entry=0, kind=entries[0].kind)
     phase: tuple[int, int] | None = None  # (rank, index) of the entry that opened this phase
     for index, entry in enumerate(entries):
-        rank = _PHASE_RANK.get(entry.kind)
+        rank = ranks.get(entry.kind)
         if rank is None:
-            findings.fail("not a kind of the election record", entry=index, kind=entry.kind)
+            scheme = "scheme B (paillier)" if scheme_b else "scheme A (elgamal)"
+            findings.fail(
+                f"not a kind of the election record of a {scheme} election",
+                entry=index,
+                kind=entry.kind,
+            )
             continue
         if phase is not None and rank < phase[0]:
             findings.fail(
@@ -515,7 +593,7 @@ def check_phases(entries: Sequence[Entry], manifest: Manifest) -> Findings:
             )
         elif phase is None or rank > phase[0]:
             phase = (rank, index)
-    for kind in _SINGLE_KINDS:
+    for kind in singles:
         positions = [index for index, entry in enumerate(entries) if entry.kind == kind]
         if not positions:
             findings.fail(f"there is no {kind} entry")
@@ -673,6 +751,32 @@ def _one_each(
                 )
             )
     return _Round(found, frozenset(repeated))
+
+
+def _transport_round(
+    findings: Findings, entries: Sequence[Entry], manifest: Manifest
+) -> _Round[TransportKey]:
+    """Round 0 (both schemes): one ``ceremony-transport`` entry per guardian, signed by it
+    alone, with a usable key (a small-order key disqualifies its guardian: nothing can be
+    sealed to it)."""
+    transport = _one_each(
+        findings,
+        entries,
+        manifest,
+        kinds.CEREMONY_TRANSPORT,
+        "transport key",
+        TransportKey.from_tlv,
+        lambda body: body.guardian,
+    )
+    for guardian, (index, body) in sorted(transport.found.items()):
+        if not usable(body.key):
+            findings.fail(
+                _disqualified(guardian, "its transport key is unusable (small order)"),
+                entry=index,
+                kind=kinds.CEREMONY_TRANSPORT,
+                field="key",
+            )
+    return transport
 
 
 def _check_dealer(
@@ -918,15 +1022,7 @@ def check_guardians(
     findings = Findings(GUARDIANS)
     n = len(manifest.guardians)
     hashed_base = base_hash(manifest)
-    transport = _one_each(
-        findings,
-        entries,
-        manifest,
-        kinds.CEREMONY_TRANSPORT,
-        "transport key",
-        TransportKey.from_tlv,
-        lambda body: body.guardian,
-    )
+    transport = _transport_round(findings, entries, manifest)
     commits = _one_each(
         findings,
         entries,
@@ -955,14 +1051,6 @@ def check_guardians(
         lambda body: body.guardian,
     )
     for guardian in range(1, n + 1):
-        if guardian in transport.found and not usable(transport.found[guardian][1].key):
-            index, _ = transport.found[guardian]
-            findings.fail(
-                _disqualified(guardian, "its transport key is unusable (small order)"),
-                entry=index,
-                kind=kinds.CEREMONY_TRANSPORT,
-                field="key",
-            )
         _check_dealer(findings, manifest, hashed_base, guardian, commits, reveals)
         _check_sealed(findings, manifest, guardian, sealed, transport)
     _check_complaints(findings, entries, manifest, reveals)
@@ -1005,9 +1093,8 @@ def derive_context(manifest: Manifest, commitments: Commitments) -> ElectionCont
         verification_keys.append(point)
     hashed_base = base_hash(manifest)
     extended = extended_hash(hashed_base, key, commitments, verification_keys)
-    return ElectionContext(
-        manifest, commitments, key, tuple(verification_keys), hashed_base, extended
-    )
+    scheme = ElGamalElection(key, commitments, tuple(verification_keys))
+    return ElectionContext(manifest, scheme, hashed_base, extended)
 
 
 def check_joint_key(
@@ -1145,7 +1232,8 @@ class ProofSetup:
     """The election context as bytes, so that worker processes can rebuild it.
 
     (``Point`` values are deliberately immutable and cannot be pickled.) The worker takes the
-    values the main process recomputed in check 5; it recomputes nothing itself.
+    values the main process recomputed in check 5; it recomputes nothing itself. A scheme B
+    context carries the dealer's key (its canonical TLV) and no ElGamal values.
     """
 
     manifest: bytes
@@ -1154,9 +1242,21 @@ class ProofSetup:
     verification_keys: tuple[bytes, ...]
     base_hash: bytes
     extended_hash: bytes
+    paillier_key: bytes = b""
 
     @classmethod
     def of(cls, context: ElectionContext) -> ProofSetup:
+        if isinstance(context.scheme, PaillierElection):
+            key = encoding.encode(context.scheme.key.to_value())
+            return cls(
+                context.manifest.to_tlv(),
+                (),
+                b"",
+                (),
+                context.base_hash,
+                context.extended_hash,
+                key,
+            )
         return cls(
             context.manifest.to_tlv(),
             tuple(tuple(p.encode() for p in own) for own in context.commitments),
@@ -1167,14 +1267,18 @@ class ProofSetup:
         )
 
     def context(self) -> ElectionContext:
-        return ElectionContext(
-            Manifest.from_tlv(self.manifest),
-            tuple(tuple(Point.decode(p) for p in own) for own in self.commitments),
+        manifest = Manifest.from_tlv(self.manifest)
+        if self.paillier_key:
+            key = PaillierPublicKey.from_value(encoding.decode(self.paillier_key))
+            return ElectionContext(
+                manifest, PaillierElection(key), self.base_hash, self.extended_hash
+            )
+        scheme = ElGamalElection(
             Point.decode(self.joint_key),
+            tuple(tuple(Point.decode(p) for p in own) for own in self.commitments),
             tuple(Point.decode(p) for p in self.verification_keys),
-            self.base_hash,
-            self.extended_hash,
         )
+        return ElectionContext(manifest, scheme, self.base_hash, self.extended_hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1204,11 +1308,12 @@ def proof_jobs(entries: Sequence[Entry]) -> list[ProofJob]:
 
 
 def ballot_proof_problems(
-    ballot: EncryptedBallot, context: ElectionContext
+    ballot: EncryptedBallot[Any, Any], context: ElectionContext
 ) -> list[tuple[str, ProofError]]:
     """Every failing proof of a ballot, with its field: each selection's range proof ``[0, R]``
     and each contest's range proof ``[min, max]`` on the sum the verifier computes (§3.6.3)."""
     manifest = context.manifest
+    scheme = record_scheme(context)
     binding = ballot_binding(context.extended_hash, ballot)
     problems: list[tuple[str, ProofError]] = []
     for part, contest in zip(manifest.style(ballot.style).parts, ballot.contests, strict=True):
@@ -1220,29 +1325,18 @@ def ballot_proof_problems(
         ):
             statement = RangeStatement(context.extended_hash, binding, index, option)
             try:
-                verify_range(
-                    selection.ciphertext, selection.proof, 0, limit, context.joint_key, statement
-                )
+                scheme.verify_range(selection.ciphertext, selection.proof, 0, limit, statement)
             except ProofError as error:
                 problems.append((f"contests.{part}.option[{option}].proof.{error.field}", error))
-        total = _sum(selection.ciphertext for selection in contest.selections)
-        if total.alpha.is_identity():
-            problems.append(
-                (
-                    f"contests.{part}.total",
-                    ProofError("contest", "total", "the options' α sum to the identity (R5)"),
-                )
-            )
+        total = _sum((selection.ciphertext for selection in contest.selections), scheme)
+        degenerate = scheme.degenerate(total)
+        if degenerate is not None:
+            problems.append((f"contests.{part}.total", ProofError("contest", "total", degenerate)))
             continue
         statement = RangeStatement(context.extended_hash, binding, index, None)
         try:
-            verify_range(
-                total,
-                contest.total_proof,
-                shape.min_total,
-                shape.max_total,
-                context.joint_key,
-                statement,
+            scheme.verify_range(
+                total, contest.total_proof, shape.min_total, shape.max_total, statement
             )
         except ProofError as error:
             problems.append((f"contests.{part}.total_proof.{error.field}", error))
@@ -1255,14 +1349,13 @@ def verify_proofs(setup: ProofSetup, jobs: Sequence[ProofJob]) -> list[ProofProb
     A body that does not parse yields nothing here: checks 7 and 8 report it.
     """
     context = setup.context()
-    manifest = context.manifest
     problems: list[ProofProblem] = []
     for job in jobs:
         try:
             if job.kind == kinds.BALLOT:
-                ballot = EncryptedBallot.from_tlv(job.body, manifest)
+                ballot = EncryptedBallot.from_tlv(job.body, context)
             else:
-                reveal = AuditReveal.from_tlv(job.body, manifest)
+                reveal = AuditReveal.from_tlv(job.body, context)
         except EvoteError:
             continue
         if job.kind == kinds.BALLOT:
@@ -1288,7 +1381,7 @@ class BallotVerdict:
     """Whether a ballot entry is valid (check 7), and why not."""
 
     index: int
-    ballot: EncryptedBallot | None
+    ballot: EncryptedBallot[Any, Any] | None
     problems: tuple[str, ...]
 
     @property
@@ -1296,35 +1389,33 @@ class BallotVerdict:
         return not self.problems
 
 
-def _alphas(ballot: EncryptedBallot, manifest: Manifest) -> Iterable[tuple[bytes, str]]:
+def _fingerprints(
+    ballot: EncryptedBallot[Any, Any], manifest: Manifest, scheme: RecordScheme
+) -> Iterable[tuple[bytes, str]]:
+    """Each ciphertext's weeding fingerprint (scheme A's ``α``, scheme B's ``c``) and field."""
+    suffix = scheme.fingerprint_field
     for part, contest in zip(manifest.style(ballot.style).parts, ballot.contests, strict=True):
         for option, selection in enumerate(contest.selections):
-            yield selection.ciphertext.alpha.encode(), f"contests.{part}.option[{option}].alpha"
+            yield (
+                scheme.fingerprint(selection.ciphertext),
+                f"contests.{part}.option[{option}].{suffix}",
+            )
 
 
-def seed_derives(context: ElectionContext, ballot: EncryptedBallot, seed: bytes) -> bool:
-    """Whether the ballot's first ciphertext was made from ``seed`` (crypto spec §3.6.1):
-    ``α = Hq("selection-nonce", H_E, D_b, seed, c, 0)·B`` for its first part's contest ``c``."""
+def seed_derives(context: ElectionContext, ballot: EncryptedBallot[Any, Any], seed: bytes) -> bool:
+    """Whether the ballot's first ciphertext was made from ``seed`` (crypto spec §3.6.1): the
+    nonce the seed derives for its first part's contest ``c`` and option 0 opens it (scheme A:
+    ``α = Hq("selection-nonce", H_E, D_b, seed, c, 0)·B``; scheme B: ``c·ρ^{−n} ≡ 1 mod n``)."""
     manifest = context.manifest
     part = manifest.style(ballot.style).parts[0]
     contest, _ = manifest.part(part)
-    binding = hash32(
-        "ballot-binding",
-        context.extended_hash,
-        ballot.ballot_id,
-        ballot.credential.encode(),
-        ballot.style,
-        ballot.sequence,
-    )
-    nonce = hash_to_scalar(
-        "selection-nonce",
-        context.extended_hash,
-        binding,
+    return record_scheme(context).seed_opens(
+        ballot.contests[0].selections[0].ciphertext,
         seed,
+        ballot_binding(context.extended_hash, ballot),
         manifest.contests.index(contest),
         0,
     )
-    return base_mul(nonce) == ballot.contests[0].selections[0].ciphertext.alpha
 
 
 def check_ballots(
@@ -1334,14 +1425,16 @@ def check_ballots(
     audits: Sequence[Parsed[AuditReveal]],
     credentials: frozenset[VerifyKey],
     proof_problems: Mapping[int, Sequence[ProofProblem]],
-    seed_derives: Callable[[EncryptedBallot, bytes], bool],
+    seed_derives: Callable[[EncryptedBallot[Any, Any], bytes], bool],
+    scheme: RecordScheme,
 ) -> tuple[Findings, dict[int, BallotVerdict]]:
     """Check 7, for each ballot entry in index order: signed by exactly its own credential,
     which is listed; after the first ``open`` and before the first ``close``; every proof
-    verifies (``proof_problems``, from :func:`verify_proofs`); no ``α`` seen in an earlier
-    ballot or in any audited ballot, nor twice in itself; its nonces not derived from a seed an
-    audit of its credential revealed (``seed_derives``); its ballot id never audited nor cast
-    before; its sequence above that of every earlier valid ballot of its credential."""
+    verifies (``proof_problems``, from :func:`verify_proofs`); no ciphertext fingerprint of
+    the ``scheme`` (scheme A's ``α``, scheme B's ``c``) seen in an earlier ballot or in any
+    audited ballot, nor twice in itself; its nonces not derived from a seed an audit of its
+    credential revealed (``seed_derives``); its ballot id never audited nor cast before; its
+    sequence above that of every earlier valid ballot of its credential."""
     findings = Findings(BALLOTS)
     kinds_in_order = [entry.kind for entry in entries]
     open_at = kinds_in_order.index(kinds.OPEN) if kinds.OPEN in kinds_in_order else None
@@ -1355,7 +1448,7 @@ def check_ballots(
                 (audit.index, audit.body.seed)
             )
             audited_ids.setdefault(audit.body.ballot.ballot_id, audit.index)
-            for alpha, _ in _alphas(audit.body.ballot, manifest):
+            for alpha, _ in _fingerprints(audit.body.ballot, manifest, scheme):
                 audited_alphas.setdefault(alpha, audit.index)
     first_alpha: dict[bytes, tuple[int, str]] = {}
     first_id: dict[bytes, int] = {}
@@ -1390,9 +1483,14 @@ def check_ballots(
             problems.extend(
                 (problem.field, problem.message) for problem in proof_problems.get(item.index, ())
             )
-            own = [alpha for alpha, _ in _alphas(ballot, manifest)]
+            own = [alpha for alpha, _ in _fingerprints(ballot, manifest, scheme)]
             if len(set(own)) != len(own):
-                problems.append(("contests", "the same α appears twice within the ballot"))
+                problems.append(
+                    (
+                        "contests",
+                        f"the same {scheme.fingerprint_name} appears twice within the ballot",
+                    )
+                )
             for audit_index, seed in seeds_by_credential.get(credential, ()):
                 if seed_derives(ballot, seed):
                     problems.append(
@@ -1403,7 +1501,7 @@ def check_ballots(
                         )
                     )
             copied: dict[str, list[str]] = {}  # what the α repeats -> this ballot's fields
-            for alpha, field in _alphas(ballot, manifest):
+            for alpha, field in _fingerprints(ballot, manifest, scheme):
                 if alpha in audited_alphas:
                     source = f"the ballot audited at entry {audited_alphas[alpha]}"
                     copied.setdefault(source, []).append(field)
@@ -1414,7 +1512,12 @@ def check_ballots(
                 more = (
                     f" (and {len(fields) - 1} more of its ciphertexts)" if len(fields) > 1 else ""
                 )
-                problems.append((fields[0], f"α already in {source}{more}: a copied ciphertext"))
+                problems.append(
+                    (
+                        fields[0],
+                        f"{scheme.fingerprint_name} already in {source}{more}: a copied ciphertext",
+                    )
+                )
             if ballot.ballot_id in audited_ids:
                 problems.append(
                     (
@@ -1450,9 +1553,9 @@ def check_ballots(
 
 def counted_ballots(
     verdicts: Mapping[int, BallotVerdict],
-) -> dict[VerifyKey, tuple[int, EncryptedBallot]]:
+) -> dict[VerifyKey, tuple[int, EncryptedBallot[Any, Any]]]:
     """For each credential, its last valid ballot (the highest sequence) and where it is."""
-    last: dict[VerifyKey, tuple[int, EncryptedBallot]] = {}
+    last: dict[VerifyKey, tuple[int, EncryptedBallot[Any, Any]]] = {}
     for index in sorted(verdicts):
         verdict = verdicts[index]
         if verdict.valid and verdict.ballot is not None:
@@ -1577,22 +1680,24 @@ def check_counted_set(
 
 def check_tally(
     manifest: Manifest,
-    tallies: Sequence[Parsed[EncryptedTally]],
+    tallies: Sequence[Parsed[EncryptedTally[Any]]],
     verdicts: Mapping[int, BallotVerdict],
+    scheme: RecordScheme,
 ) -> Findings:
     """Check 10: one tally entry, signed by an official quorum, whose aggregates equal the sums
-    recomputed from the ballots that count (each credential's last valid ballot)."""
+    recomputed (with the ``scheme``'s arithmetic) from the ballots that count (each
+    credential's last valid ballot)."""
     findings = Findings(TALLY)
     _single_problems(findings, tallies, kinds.TALLY)
-    expected: dict[str, list[Ciphertext]] = {}
+    expected: dict[str, list[Any]] = {}
     for part in _parts(manifest):
         contest, district = manifest.part(part)
-        expected[part] = [Ciphertext(IDENTITY, IDENTITY)] * len(contest.options(district))
+        expected[part] = [scheme.zero()] * len(contest.options(district))
     for _, ballot in sorted(counted_ballots(verdicts).values(), key=lambda pair: pair[0]):
         for part, answered in zip(manifest.style(ballot.style).parts, ballot.contests, strict=True):
             sums = expected[part]
             for option, selection in enumerate(answered.selections):
-                sums[option] = sums[option] + selection.ciphertext
+                sums[option] = scheme.add(sums[option], selection.ciphertext)
     for item in tallies:
         _official_quorum(findings, item.index, item.entry, manifest)
         if item.body is None:
@@ -1660,18 +1765,19 @@ def decryption_target(context: ElectionContext, part: str, option: int) -> Decry
 
 def check_decryption_shares(
     context: ElectionContext,
-    tally: EncryptedTally,
-    shares: Sequence[Parsed[GuardianShares]],
-) -> tuple[Findings, dict[int, GuardianShares]]:
+    tally: EncryptedTally[Any],
+    shares: Sequence[Parsed[GuardianShares[Any]]],
+) -> tuple[Findings, dict[int, GuardianShares[Any]]]:
     """Check 12, for each ``decryption-share`` entry: guardian ``ℓ`` exists, signed it alone,
-    posted no earlier share entry, and every share proof verifies against ``K̂_ℓ`` and the
-    posted aggregate, bound to ``H_E`` and its target.
+    posted no earlier share entry, and every share proof verifies against ``K̂_ℓ`` (scheme B:
+    ``v_ℓ``) and the posted aggregate, bound to ``H_E`` and its target.
 
     Returns the share entries that verified completely, by guardian.
     """
     findings = Findings(DECRYPTION_SHARES)
     manifest = context.manifest
-    verified: dict[int, GuardianShares] = {}
+    scheme = record_scheme(context)
+    verified: dict[int, GuardianShares[Any]] = {}
     seen: dict[int, int] = {}
     for item in shares:
         findings.checked += 1
@@ -1701,14 +1807,13 @@ def check_decryption_shares(
                 field="guardian",
             )
         seen.setdefault(guardian, item.index)
-        key = context.verification_keys[guardian - 1]
         for part, values in item.body.shares.items():
             for option, (share, ciphertext) in enumerate(
                 zip(values, tally.totals[part], strict=True)
             ):
                 try:
-                    verify_decryption_share(
-                        ciphertext, share, key, decryption_target(context, part, option)
+                    scheme.verify_share(
+                        ciphertext, share, guardian, decryption_target(context, part, option)
                     )
                 except ProofError as error:
                     good = False
@@ -1727,26 +1832,18 @@ def check_decryption_shares(
 # --- 13. result ----------------------------------------------------------------------------------
 
 
-def lagrange_coefficient(guardian: int, guardians: Sequence[int]) -> Scalar:
-    """``w_ℓ = Π_{m ∈ S, m ≠ ℓ} m·(m − ℓ)^{-1} mod L`` (§3.9.2); indices distinct, in 1..n."""
-    numerator, denominator = 1, 1
-    for other in guardians:
-        if other != guardian:
-            numerator = numerator * other % L
-            denominator = denominator * (other - guardian) % L
-    return Scalar(numerator * pow(denominator, -1, L))
-
-
 def check_result(
     manifest: Manifest,
-    tally: EncryptedTally,
+    tally: EncryptedTally[Any],
     results: Sequence[Parsed[TallyResult]],
-    verified: Mapping[int, GuardianShares],
+    verified: Mapping[int, GuardianShares[Any]],
     registered: int,
+    scheme: RecordScheme,
 ) -> Findings:
     """Check 13: one result, signed by an official quorum; its guardians are ``t`` or more
-    distinct guardians whose shares verified (check 12); every count satisfies
-    ``count·B = Bc − Σ w_ℓ·M_ℓ`` and ``0 ≤ count ≤ R × counted``; the outcome lines equal
+    distinct guardians whose shares verified (check 12); every count is what their shares
+    decrypt the aggregate to (scheme A: ``count·B = Bc − Σ w_ℓ·M_ℓ``; scheme B: Shoup's
+    combination gives ``count``) and ``0 ≤ count ≤ R × counted``; the outcome lines equal
     those recomputed from the counts (registered = number of credentials, participants =
     number of counted ballots)."""
     findings = Findings(RESULT)
@@ -1815,14 +1912,10 @@ def check_result(
                     continue
                 if not usable:
                     continue
-                ciphertext = tally.totals[part][option]
-                combined = IDENTITY
-                for guardian in guardians:
-                    share = verified[guardian].shares[part][option].share
-                    combined = combined + mul(lagrange_coefficient(guardian, guardians), share)
-                if base_mul(Scalar(count)) != ciphertext.beta - combined:
+                shares = {g: verified[g].shares[part][option] for g in guardians}
+                if not scheme.decrypts_to(tally.totals[part][option], shares, guardians, count):
                     findings.fail(
-                        f"count {count} does not decrypt the aggregate: count·B ≠ Bc − Σ w_ℓ·M_ℓ",
+                        f"count {count} does not decrypt the aggregate: {scheme.mismatch}",
                         field=field,
                         entry=at,
                         kind=kind,
@@ -1868,20 +1961,61 @@ def key_check_target(context: ElectionContext) -> DecryptionTarget:
     return DecryptionTarget(context.extended_hash, b"key-check")
 
 
+@dataclass(frozen=True, slots=True)
+class _KeyCheckRule:
+    """What a key check is in one scheme: its kind, its parser, and its proof check (which
+    raises :class:`ProofError`)."""
+
+    kind: str
+    parse: Callable[[bytes], Any]
+    verify: Callable[[Any], None]
+    against: str
+
+
+def _key_check_rule(context: ElectionContext) -> _KeyCheckRule:
+    target = key_check_target(context)
+    if isinstance(context.scheme, PaillierElection):
+        key = context.scheme.key
+        test = paillier.key_check_ciphertext(context.extended_hash, key)
+
+        def parse_b(body: bytes) -> PaillierKeyCheck:
+            return PaillierKeyCheck.from_tlv(body, key)
+
+        def verify_b(check: PaillierKeyCheck) -> None:
+            paillier.verify_partial(test, check.share, key, target)
+
+        return _KeyCheckRule(kinds.PAILLIER_KEY_CHECK, parse_b, verify_b, "v")
+    ciphertext = key_check_ciphertext(context)
+
+    def verify_a(check: KeyCheck) -> None:
+        verify_decryption_share(
+            ciphertext,
+            DecryptionShare(check.guardian, check.share, check.proof),
+            context.verification_keys[check.guardian - 1],
+            target,
+        )
+
+    return _KeyCheckRule(kinds.KEY_CHECK, KeyCheck.from_tlv, verify_a, "K̂")
+
+
 def check_key_checks(entries: Sequence[Entry], context: ElectionContext) -> Findings:
-    """Check 14: one ``key-check`` per guardian, signed by that guardian alone, posted before
-    ``open``, whose Chaum–Pedersen proof shows its share of the test ciphertext against
-    ``K̂_ℓ`` (target ``key-check``): every guardian can still decrypt before the election opens.
+    """Check 14: one key check per guardian, signed by that guardian alone, posted before
+    ``open``, whose proof shows its share of the public test ciphertext (target ``key-check``):
+    every guardian can still decrypt before the election opens.
+
+    Scheme A: a ``key-check`` with a Chaum–Pedersen proof against ``K̂_ℓ`` on ``(ξ·B, ξ·K)``.
+    Scheme B: a ``paillier-key-check`` with a §4.5 proof against ``v_ℓ`` on ``ρ^n mod n²``
+    (:func:`evote.crypto.paillier.key_check_ciphertext`): the guardian's acknowledgement that
+    the share the dealer sealed to it matched ``v_ℓ``.
     """
     findings = Findings(KEY_CHECKS)
     manifest = context.manifest
     n = len(manifest.guardians)
-    kind = kinds.KEY_CHECK
+    rule = _key_check_rule(context)
+    kind = rule.kind
     opened = next((i for i, e in enumerate(entries) if e.kind == kinds.OPEN), None)
-    ciphertext = key_check_ciphertext(context)
-    target = key_check_target(context)
     seen: dict[int, int] = {}
-    for item in parse_all(entries, kind, KeyCheck.from_tlv):
+    for item in parse_all(entries, kind, rule.parse):
         findings.checked += 1
         if item.body is None:
             findings.unparsed(item)
@@ -1919,15 +2053,11 @@ def check_key_checks(entries: Sequence[Entry], context: ElectionContext) -> Find
                 field="position",
             )
         try:
-            verify_decryption_share(
-                ciphertext,
-                DecryptionShare(guardian, item.body.share, item.body.proof),
-                context.verification_keys[guardian - 1],
-                target,
-            )
+            rule.verify(item.body)
         except ProofError as error:
             findings.fail(
-                f"guardian {guardian}'s key check does not verify against K̂_{guardian}: {error}",
+                f"guardian {guardian}'s key check does not verify against {rule.against}_"
+                f"{guardian}: {error}",
                 entry=item.index,
                 kind=kind,
                 field="proof",
@@ -1939,3 +2069,165 @@ def check_key_checks(entries: Sequence[Entry], context: ElectionContext) -> Find
                 f"guardian {guardian} posted no key check: nothing shows it can still decrypt"
             )
     return findings
+
+
+# --- scheme B: the dealer's ceremony (checks 4 and 5) --------------------------------------------
+
+
+def check_dealer_ceremony(entries: Sequence[Entry], manifest: Manifest) -> Findings:
+    """Check 4 for scheme B: for each guardian 1..n exactly one ``ceremony-transport`` entry,
+    signed by its identity key alone, with a usable key; exactly one ``paillier-share`` entry
+    sealed to each guardian, signed by the dealer alone, and none to anyone else.
+
+    What is sealed cannot be checked in public: each guardian's key check (check 14) is its
+    statement that the share it unsealed matched ``v_i``.
+    """
+    findings = Findings(GUARDIANS)
+    n = len(manifest.guardians)
+    dealer = manifest.require_dealer()
+    _transport_round(findings, entries, manifest)
+    sealed: dict[int, int] = {}
+    for item in parse_all(entries, kinds.PAILLIER_SHARE, SealedKeyShare.from_tlv):
+        findings.checked += 1
+        if item.body is None:
+            findings.unparsed(item)
+            continue
+        _signed_by_exactly(findings, item.index, item.entry, dealer, "the dealer")
+        guardian = item.body.guardian
+        if not 1 <= guardian <= n:
+            findings.fail(
+                f"the dealer sealed a share to guardian {guardian}; the manifest names guardians "
+                f"1 to {n}",
+                entry=item.index,
+                kind=kinds.PAILLIER_SHARE,
+                field="guardian",
+            )
+        elif guardian in sealed:
+            findings.fail(
+                f"a second share sealed to guardian {guardian} (the first is entry "
+                f"{sealed[guardian]}); one is allowed",
+                entry=item.index,
+                kind=kinds.PAILLIER_SHARE,
+                field="guardian",
+            )
+        else:
+            sealed[guardian] = item.index
+    for guardian in range(1, n + 1):
+        if guardian not in sealed:
+            findings.fail(f"the dealer sealed no share to guardian {guardian}")
+    return findings
+
+
+def paillier_params_hash(key: PaillierPublicKey) -> bytes:
+    """``H_P`` of a dealer's key: ``H32("params", "paillier", n, v, 256, "sha512-tlv", 1)``."""
+    return hash32(
+        "params",
+        "paillier",
+        key.n,
+        key.residue(key.v),
+        PAILLIER_KAPPA,
+        "sha512-tlv",
+        PROTOCOL_VERSION,
+    )
+
+
+def _paillier_key_problems(manifest: Manifest, key: PaillierPublicKey) -> list[tuple[str, str]]:
+    """Why ``key`` is not a key of this election, as ``(field, message)`` pairs."""
+    problems = []
+    if key.guardians != len(manifest.guardians):
+        problems.append(
+            (
+                "key.verification_keys",
+                f"the key is dealt to {key.guardians} guardians; the manifest names "
+                f"{len(manifest.guardians)}",
+            )
+        )
+    if key.quorum != manifest.guardian_quorum:
+        problems.append(
+            (
+                "key.quorum",
+                f"the key's quorum is {key.quorum}; the manifest's is {manifest.guardian_quorum}",
+            )
+        )
+    if key.n.bit_length() != PAILLIER_MODULUS_BITS:
+        problems.append(
+            (
+                "key.n",
+                f"the modulus has {key.n.bit_length()} bits; the manifest's scheme family names "
+                f"{PAILLIER_MODULUS_BITS}",
+            )
+        )
+    return problems
+
+
+def derive_paillier_context(manifest: Manifest, key: PaillierPublicKey) -> ElectionContext:
+    """``H_B``, ``H_P`` of the key and ``H_E = H32("paillier/ext-base", H_B, H_P, key)``, from
+    scratch. Raises :class:`CheckFailed` (check 5) if the crypto layer does not take the key as
+    a production key of that ``H_P``."""
+    params = paillier_params_hash(key)
+    try:
+        paillier.paillier_scheme_for(params, key)
+    except VerificationError as error:
+        raise CheckFailed(JOINT_KEY, str(error), kind=kinds.PAILLIER_KEY, field="key") from error
+    hashed_base = base_hash(manifest)
+    extended = hash32("paillier/ext-base", hashed_base, params, key.to_value())
+    return ElectionContext(manifest, PaillierElection(key), hashed_base, extended)
+
+
+def check_paillier_key(
+    entries: Sequence[Entry], manifest: Manifest
+) -> tuple[Findings, ElectionContext | None]:
+    """Check 5 for scheme B: exactly one ``paillier-key`` entry, signed by the dealer and an
+    official quorum (and nobody else); its ``H_B`` is this election's; the key parses and is
+    valid (the modulus has no small factor, is no square nor prime; ``v`` and every ``v_i`` are
+    units of order above 2), is dealt to the manifest's guardians with its quorum, and has the
+    family's 2048-bit modulus; the dealer's transport key is usable.
+
+    Returns the context derived from the one key entry whose key fits the manifest, whether or
+    not its signatures or ``H_B`` are right (those failures are reported), so that the later
+    checks can run.
+    """
+    findings = Findings(JOINT_KEY)
+    kind = kinds.PAILLIER_KEY
+    dealer = manifest.require_dealer()
+    hashed_base = base_hash(manifest)
+    items = parse_all(entries, kind, DealtKey.from_tlv)
+    _single_problems(findings, items, kind)
+    for item in items:
+        findings.checked += 1
+        _official_quorum(findings, item.index, item.entry, manifest, also_allowed=[dealer])
+        if dealer not in item.entry.signers:
+            findings.fail(
+                f"not signed by the dealer ({_short(dealer)})",
+                entry=item.index,
+                kind=kind,
+                field="signatures",
+            )
+        body = item.body
+        if body is None:
+            continue
+        if body.base_hash != hashed_base:
+            findings.fail(
+                f"H_B is {body.base_hash.hex()}, but this election's recomputes to "
+                f"{hashed_base.hex()}: the key was dealt for another election",
+                entry=item.index,
+                kind=kind,
+                field="base_hash",
+            )
+        if not usable(body.transport):
+            findings.fail(
+                "the dealer's transport key is unusable (small order): no share was sealed with it",
+                entry=item.index,
+                kind=kind,
+                field="transport",
+            )
+        for field, message in _paillier_key_problems(manifest, body.key):
+            findings.fail(message, entry=item.index, kind=kind, field=field)
+    one = the_one(items)
+    if one is None or one.body is None or _paillier_key_problems(manifest, one.body.key):
+        return findings, None
+    try:
+        return findings, derive_paillier_context(manifest, one.body.key)
+    except CheckFailed as error:
+        findings.failures.append(error)
+        return findings, None

@@ -47,7 +47,7 @@ def load_entries(directory: str | Path, manifest: Manifest) -> Record:
         directory,
         manifest.log_origin,
         manifest.log_key,
-        entry_rules(election_id),
+        entry_rules(election_id, manifest.scheme_name),
         manifest.witness_keys(),
     )
 

@@ -26,13 +26,14 @@ from evote.crypto.signing import VerifyKey
 from evote.election.audit import AuditReveal
 from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext
-from evote.election.manifest import Manifest
+from evote.election.manifest import PAILLIER, Manifest
 from evote.election.tally import EncryptedTally, GuardianShares, TallyResult
 from evote.errors import CheckFailed, EvoteError, RecordError
 from evote.record import kinds
 from evote.verify import checks, load
 from evote.verify.checks import CHECKS, CHECKS_BY_NAME, Findings, ProofJob, ProofProblem
 from evote.verify.report import CheckResult, Failure, VerificationReport
+from evote.verify.schemes import record_scheme
 from evote.workers import process_pool
 
 #: ``progress(phase, done, total)``; phases are ``"record"``, ``"proofs"`` and ``"checks"``.
@@ -228,29 +229,7 @@ def _run_checks(
     entries: Sequence[Entry] = record.entries
     results.guarded(checks.PHASES, lambda: checks.check_phases(entries, manifest))
 
-    commitments: checks.Commitments | None = None
-
-    def guardians() -> Findings:
-        nonlocal commitments
-        findings, commitments = checks.check_guardians(entries, manifest)
-        return findings
-
-    results.guarded(checks.GUARDIANS, guardians)
-    context: ElectionContext | None = None
-    no_context = _Missing(checks.GUARDIANS, "the guardians' commitments are incomplete")
-    if commitments is None:
-        results.skip(checks.JOINT_KEY, no_context)
-    else:
-        found = commitments
-
-        def joint_key() -> Findings:
-            nonlocal context
-            findings, context = checks.check_joint_key(entries, manifest, found)
-            return findings
-
-        results.guarded(checks.JOINT_KEY, joint_key)
-        if context is None:
-            no_context = _Missing(checks.JOINT_KEY, "the election key cannot be derived")
+    context, no_context = _election_context(results, entries, manifest)
     if context is None:
         results.skip(checks.KEY_CHECKS, no_context)
     else:
@@ -267,23 +246,27 @@ def _run_checks(
     results.guarded(checks.CREDENTIALS, credential_list)
     no_credentials = _Missing(checks.CREDENTIALS, "there is no single, well-formed list")
 
+    # Scheme A's entries decode with the manifest; scheme B's need the dealer's key.
+    where: Manifest | ElectionContext = manifest if context is None else context
     ballots = checks.parse_all(
-        entries, kinds.BALLOT, lambda body: EncryptedBallot.from_tlv(body, manifest)
+        entries, kinds.BALLOT, lambda body: EncryptedBallot.from_tlv(body, where)
     )
-    audits = checks.parse_all(
-        entries, kinds.AUDIT, lambda body: AuditReveal.from_tlv(body, manifest)
-    )
+    audits = checks.parse_all(entries, kinds.AUDIT, lambda body: AuditReveal.from_tlv(body, where))
     tallies = checks.parse_all(
-        entries, kinds.TALLY, lambda body: EncryptedTally.from_tlv(body, manifest)
+        entries, kinds.TALLY, lambda body: EncryptedTally.from_tlv(body, where)
     )
     shares = checks.parse_all(
-        entries, kinds.DECRYPTION_SHARE, lambda body: GuardianShares.from_tlv(body, manifest)
+        entries, kinds.DECRYPTION_SHARE, lambda body: GuardianShares.from_tlv(body, where)
     )
     result_items = checks.parse_all(
         entries, kinds.RESULT, lambda body: TallyResult.from_tlv(body, manifest)
     )
     tally = checks.the_one(tallies)
-    no_tally = _Missing(checks.TALLY, "there is no single, well-formed tally entry")
+    no_tally = (
+        no_context  # scheme B's tally decodes only with the dealer's key
+        if context is None and manifest.scheme_name == PAILLIER
+        else _Missing(checks.TALLY, "there is no single, well-formed tally entry")
+    )
 
     verdicts: dict[int, checks.BallotVerdict] | None = None
     if context is None:
@@ -315,6 +298,7 @@ def _run_checks(
                     listed,
                     problems,
                     functools.partial(checks.seed_derives, election),
+                    record_scheme(election),
                 )
                 return findings
 
@@ -324,15 +308,17 @@ def _run_checks(
             checks.AUDITS, lambda: checks.check_audits(ballots, audits, problems, credentials)
         )
 
-    if verdicts is None:
+    if verdicts is None or context is None:
         results.skip(checks.COUNTED_SET, no_verdicts)
         results.skip(checks.TALLY, no_verdicts)
     else:
-        judged = verdicts
+        judged, arithmetic = verdicts, record_scheme(context)
         results.guarded(
             checks.COUNTED_SET, lambda: checks.check_counted_set(entries, tallies, judged)
         )
-        results.guarded(checks.TALLY, lambda: checks.check_tally(manifest, tallies, judged))
+        results.guarded(
+            checks.TALLY, lambda: checks.check_tally(manifest, tallies, judged, arithmetic)
+        )
 
     results.guarded(
         checks.CLOSING_CHECKPOINT, lambda: checks.check_closing_checkpoint(record, manifest)
@@ -354,7 +340,7 @@ def _run_checks(
 
     if tally is None or tally.body is None:
         results.skip(checks.RESULT, no_tally)
-    elif verified is None:
+    elif verified is None or context is None:
         results.skip(
             checks.RESULT,
             no_context
@@ -365,11 +351,61 @@ def _run_checks(
         results.skip(checks.RESULT, no_credentials)
     else:
         posted_tally, good, registered = tally.body, verified, len(credentials)
+        arithmetic = record_scheme(context)
         results.guarded(
             checks.RESULT,
-            lambda: checks.check_result(manifest, posted_tally, result_items, good, registered),
+            lambda: checks.check_result(
+                manifest, posted_tally, result_items, good, registered, arithmetic
+            ),
         )
     progress("checks", 1, 1)
+
+
+def _election_context(
+    results: _Results, entries: Sequence[Entry], manifest: Manifest
+) -> tuple[ElectionContext | None, _Missing]:
+    """Checks 4 and 5, and the election context they establish (``None`` if they cannot),
+    with what to blame when it is missing.
+
+    Scheme A: the guardians' ceremony gives the commitments, from which the joint key and the
+    context are derived. Scheme B: the dealer's ceremony, then the dealer's key entry, from
+    whose key the context is derived.
+    """
+    context: ElectionContext | None = None
+    if manifest.scheme_name == PAILLIER:
+        results.guarded(checks.GUARDIANS, lambda: checks.check_dealer_ceremony(entries, manifest))
+
+        def dealt_key() -> Findings:
+            nonlocal context
+            findings, context = checks.check_paillier_key(entries, manifest)
+            return findings
+
+        results.guarded(checks.JOINT_KEY, dealt_key)
+        return context, _Missing(
+            checks.JOINT_KEY, "there is no single dealer's key that fits the manifest"
+        )
+
+    commitments: checks.Commitments | None = None
+
+    def guardians() -> Findings:
+        nonlocal commitments
+        findings, commitments = checks.check_guardians(entries, manifest)
+        return findings
+
+    results.guarded(checks.GUARDIANS, guardians)
+    if commitments is None:
+        missing = _Missing(checks.GUARDIANS, "the guardians' commitments are incomplete")
+        results.skip(checks.JOINT_KEY, missing)
+        return None, missing
+    found = commitments
+
+    def joint_key() -> Findings:
+        nonlocal context
+        findings, context = checks.check_joint_key(entries, manifest, found)
+        return findings
+
+    results.guarded(checks.JOINT_KEY, joint_key)
+    return context, _Missing(checks.JOINT_KEY, "the election key cannot be derived")
 
 
 def _report(

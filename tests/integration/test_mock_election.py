@@ -337,6 +337,8 @@ def test_two_worker_processes_give_a_consistent_election(tmp_path: Path) -> None
         ({"audit_rate": 1.5}, "the audit rate is a probability between 0 and 1"),
         ({"audit_rate": -0.1}, "the audit rate is a probability"),
         ({"revote_rate": 2.0}, "the revote rate is a probability between 0 and 1"),
+        ({"scheme": "rsa"}, "unknown scheme 'rsa'"),
+        ({"scheme": "paillier", "transport": "grpc"}, "scheme B .* runs in process only"),
     ],
 )
 def test_invalid_options_are_refused(changes: dict[str, Any], message: str) -> None:
@@ -390,3 +392,32 @@ def test_the_cli_refuses_impossible_options(tmp_path: Path) -> None:
     assert isinstance(outcome.exception, InvalidInput)
     assert "quorum 4 of 3 guardians is impossible" in str(outcome.exception)
     assert not (tmp_path / "r").exists()
+
+
+def test_the_cli_runs_and_verifies_a_paillier_election(tmp_path: Path) -> None:
+    """``evote mock-election --scheme paillier``: a trusted dealer's 2048-bit key, the same
+    election steps, and the verifier's verdict (two voters on one referendum, to stay quick)."""
+    contests = tmp_path / "contests.yaml"
+    contests.write_text(
+        "contests:\n  - {id: referendum, kind: referendum, title: Build a library, max_marks: 1}\n",
+        encoding="utf-8",
+    )
+    record_dir = tmp_path / "record"
+    arguments = ["mock-election", "--scheme", "paillier", "--voters", "2", "--guardians", "2"]
+    options = ["--quorum", "2", "--workers", "1", "--contests", str(contests)]
+    outcome = CliRunner().invoke(main, [*arguments, *options, "--record", str(record_dir)])
+    assert outcome.exit_code == 0, outcome.output
+    assert "VERIFIED: all 14 checks pass" in outcome.stdout
+    printed = " ".join(outcome.stdout.split())
+    assert "threshold Paillier with a trusted dealer" in printed
+    manifest = Manifest.from_tlv(_first_body(record_dir))
+    assert manifest.scheme_name == "paillier"
+    assert manifest.dealer is not None
+
+
+def test_the_cli_refuses_a_paillier_election_over_grpc(tmp_path: Path) -> None:
+    arguments = ["mock-election", "--scheme", "paillier", "--transport", "grpc"]
+    outcome = CliRunner().invoke(main, [*arguments, "--record", str(tmp_path / "r")])
+    assert outcome.exit_code != 0
+    assert isinstance(outcome.exception, InvalidInput)
+    assert "runs in process only" in str(outcome.exception)

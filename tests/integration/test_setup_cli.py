@@ -5,6 +5,7 @@ a witness that follows the board hands its cosignature in on the control port.""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +21,13 @@ from evote.board.checkpoint import cosign, verify_witnessed
 from evote.board.entry import Entry
 from evote.board.note import parse_note
 from evote.cli import main
-from evote.client.channels import BoardClient, ControlClient, load_role, secure_channel
+from evote.client.channels import (
+    BallotBoxClient,
+    BoardClient,
+    ControlClient,
+    load_role,
+    secure_channel,
+)
 from evote.crypto.signing import SigningKey, VerifyKey
 from evote.election.manifest import Manifest
 from evote.errors import InvalidInput
@@ -169,15 +176,16 @@ class Served:
     control: str
 
 
-@pytest.fixture
-def served(officials: Officials) -> Iterator[Served]:
+@contextlib.contextmanager
+def serving(officials: Officials, *options: str) -> Iterator[Served]:
+    """`evote setup`, then `evote serve` (with ``options``) in its own process until the end."""
     entry, _ = officials.sign("manifest.entry", "o1", "o2")
     data_dir = officials.directory / "data"
     invoke("setup", "--data-dir", str(data_dir), "--manifest-entry", str(entry),
            "--log-key", str(officials.key("log")))  # fmt: skip
     command = [sys.executable, "-m", "evote", "serve", "--data-dir", str(data_dir)]
     command += ["--log-key", str(officials.key("log"))]
-    command += ["--public", "127.0.0.1:0", "--control", "127.0.0.1:0"]
+    command += ["--public", "127.0.0.1:0", "--control", "127.0.0.1:0", *options]
     server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     try:
         assert server.stderr is not None
@@ -191,6 +199,12 @@ def served(officials: Officials) -> Iterator[Served]:
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+@pytest.fixture
+def served(officials: Officials) -> Iterator[Served]:
+    with serving(officials) as running:
+        yield running
 
 
 def role_client(served: Served, role: str, name: str) -> ControlClient:
@@ -239,3 +253,18 @@ def test_only_that_witness_may_hand_in_its_cosignature(served: Served) -> None:
         with role_client(served, role, name) as client, pytest.raises(grpc.RpcError) as denied:
             client.add_cosignature(checkpoint_size(latest), line)
         assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_the_public_port_can_offer_only_the_board(officials: Officials) -> None:
+    with serving(officials, "--service", "board", "--proof-workers", "0") as only_board:
+        ca_pem = (only_board.data_dir / "ca.pem").read_bytes()
+        channel = secure_channel(only_board.public, ca_pem)
+        with BoardClient(channel) as board:
+            assert len(list(board.all_entries())) == 1
+            with pytest.raises(grpc.RpcError) as missing:
+                BallotBoxClient(board.channel).cast(b"not served here")
+            assert missing.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert "is not one of" in invoke(
+        "serve", "--data-dir", str(only_board.data_dir), "--log-key",
+        str(officials.key("log")), "--service", "tally", ok=False,
+    )  # fmt: skip

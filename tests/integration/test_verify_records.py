@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pytest
 from click.testing import CliRunner
@@ -30,6 +30,7 @@ from evote.board.witness import Witness, WitnessState
 from evote.ceremony.messages import (
     Commit,
     Complaint,
+    DealtKey,
     GuardianKey,
     KeyCheck,
     SealedShares,
@@ -37,12 +38,14 @@ from evote.ceremony.messages import (
     commitment_hash,
 )
 from evote.cli import main
-from evote.crypto import dlog, encoding, threshold
+from evote.crypto import encoding, paillier
 from evote.crypto.elgamal import Ciphertext
 from evote.crypto.group import BASE, Scalar
+from evote.crypto.paillier import PaillierCiphertext
 from evote.crypto.proofs.chaum_pedersen import prove_decryption_share
 from evote.crypto.proofs.compact import CompactProof
 from evote.crypto.proofs.range import RangeProof
+from evote.crypto.proofs.statements import DecryptionTarget
 from evote.crypto.signing import SigningKey, VerifyKey
 from evote.election.audit import AuditReveal
 from evote.election.ballot import EncryptedBallot
@@ -57,7 +60,8 @@ from evote.election.tally import (
     PerPart,
     TallyResult,
     aggregate,
-    target,
+    combine_counts,
+    decrypt_totals,
 )
 from evote.errors import EvoteError
 from evote.mock.election import MockOptions, MockResult, run_mock_election
@@ -65,6 +69,7 @@ from evote.record import kinds
 from evote.verify.load import load
 from evote.verify.report import VerificationReport
 from evote.verify.runner import verify_record
+from evote.verify.schemes import record_scheme
 
 #: A referendum and an open-list council in two districts, one ballot style per district.
 CONTESTS: Final[list[dict[str, object]]] = [
@@ -159,8 +164,23 @@ def assert_rejected(
 # --- the toolkit of a dishonest party with every key -------------------------------------------
 
 
+def context_of(manifest: Manifest, entries: Sequence[Entry]) -> ElectionContext:
+    """The election context from a record's key entries, in either scheme."""
+    if manifest.scheme_name == "paillier":
+        (key,) = [DealtKey.from_tlv(e.body).key for e in entries if e.kind == kinds.PAILLIER_KEY]
+        return ElectionContext.for_paillier(manifest, key)
+    commitments = [
+        GuardianKey.from_tlv(e.body).commitments for e in entries if e.kind == kinds.GUARDIAN_KEY
+    ]
+    return ElectionContext.create(manifest, commitments)
+
+
 class Draft:
-    """An honest record's entries, to edit and re-sign with the simulated parties' keys."""
+    """An honest record's entries, to edit and re-sign with the simulated parties' keys (either
+    scheme: the guardians' shares are scheme A's key shares or scheme B's Paillier shares)."""
+
+    #: The choices of :meth:`fresh_ballot`: a style of the election's manifest and its marks.
+    FRESH: tuple[str, dict[str, list[str]]] = ("d1", {"referendum": ["yes"], "council/d1": ["a"]})
 
     def __init__(self, honest: MockResult) -> None:
         self.honest = honest
@@ -168,12 +188,7 @@ class Draft:
         self.secrets = honest.secrets
         self.election_id = self.manifest.election_id
         self.entries: list[Entry] = list(load(honest.record).record.entries)
-        commitments = [
-            GuardianKey.from_tlv(e.body).commitments
-            for e in self.entries
-            if e.kind == kinds.GUARDIAN_KEY
-        ]
-        self.context = ElectionContext.create(self.manifest, commitments)
+        self.context = context_of(self.manifest, self.entries)
 
     # reading
 
@@ -184,15 +199,15 @@ class Draft:
         (index,) = self.indices(kind)
         return index
 
-    def ballot(self, index: int) -> EncryptedBallot:
-        return EncryptedBallot.from_tlv(self.entries[index].body, self.manifest)
+    def ballot(self, index: int) -> EncryptedBallot[Any, Any]:
+        return EncryptedBallot.from_tlv(self.entries[index].body, self.context)
 
-    def ballots(self) -> dict[int, EncryptedBallot]:
+    def ballots(self) -> dict[int, EncryptedBallot[Any, Any]]:
         return {i: self.ballot(i) for i in self.indices(kinds.BALLOT)}
 
     def audit(self) -> tuple[int, AuditReveal]:
         index = self.indices(kinds.AUDIT)[0]
-        return index, AuditReveal.from_tlv(self.entries[index].body, self.manifest)
+        return index, AuditReveal.from_tlv(self.entries[index].body, self.context)
 
     def counted(self) -> list[int]:
         """The honest rule: each credential's ballot with the highest sequence number."""
@@ -220,14 +235,46 @@ class Draft:
     def sign(self, kind: str, body: bytes, signers: Iterable[SigningKey]) -> Entry:
         return Entry.create(kind, self.election_id, body, signers)
 
-    def cast(self, ballot: EncryptedBallot, signer: SigningKey | None = None) -> Entry:
+    def cast(self, ballot: EncryptedBallot[Any, Any], signer: SigningKey | None = None) -> Entry:
         return self.sign(kinds.BALLOT, ballot.to_tlv(), [signer or self.voter(ballot.credential)])
 
-    def fresh_ballot(self, credential: VerifyKey, sequence: int) -> EncryptedBallot:
-        plaintext = PlaintextBallot.from_choices(
-            self.manifest, "d1", {"referendum": ["yes"], "council/d1": ["a"]}
-        )
+    def fresh_ballot(self, credential: VerifyKey, sequence: int) -> EncryptedBallot[Any, Any]:
+        style, choices = self.FRESH
+        plaintext = PlaintextBallot.from_choices(self.manifest, style, choices)
         return encrypt_ballot(plaintext, self.context, credential, sequence).ballot
+
+    def one_more(self, aggregate: Any) -> Any:
+        """An aggregate with one more vote added: what a dishonest tallier would post."""
+        if self.manifest.scheme_name == "paillier":
+            key = self.context.paillier_key
+            return PaillierCiphertext(aggregate.value * (1 + key.n) % key.n_squared)
+        return Ciphertext(aggregate.alpha, aggregate.beta + BASE)
+
+    def moved(self, share: Any) -> Any:
+        """A decryption share moved off its true value (its proof kept)."""
+        if self.manifest.scheme_name == "paillier":
+            key = self.context.paillier_key
+            return dataclasses.replace(share, share=share.share * (1 + key.n) % key.n_squared)
+        return dataclasses.replace(share, share=share.share + BASE)
+
+    def key_check_kind(self) -> str:
+        """The kind of the guardians' key checks in this scheme."""
+        if self.manifest.scheme_name == "paillier":
+            return kinds.PAILLIER_KEY_CHECK
+        return kinds.KEY_CHECK
+
+    def fingerprint_name(self) -> str:
+        """What the verifier calls a ciphertext's weeding fingerprint in this scheme."""
+        return record_scheme(self.context).fingerprint_name
+
+    def decrypter(self, guardian: int) -> Callable[[Any, DecryptionTarget], Any]:
+        """Guardian ``guardian``'s proved partial decryption, with its mock-only key share."""
+        if self.manifest.scheme_name == "paillier":
+            held = self.secrets.paillier_key_shares[guardian - 1]
+            key = self.context.paillier_key
+            return lambda ct, goal: paillier.partial_decrypt(ct, held, key, goal)
+        share = self.secrets.key_shares[guardian - 1]
+        return lambda ct, goal: prove_decryption_share(ct, share, guardian, goal)
 
     def insert(self, index: int, entry: Entry) -> None:
         self.entries.insert(index, entry)
@@ -240,47 +287,31 @@ class Draft:
         totals: PerPart | None = None,
     ) -> None:
         tally_at = self.at(kinds.TALLY)
-        posted = EncryptedTally.from_tlv(self.entries[tally_at].body, self.manifest)
+        posted = EncryptedTally.from_tlv(self.entries[tally_at].body, self.context)
         guardians = [
-            GuardianShares.from_tlv(self.entries[i].body, self.manifest).guardian
+            GuardianShares.from_tlv(self.entries[i].body, self.context).guardian
             for i in self.indices(kinds.DECRYPTION_SHARE)
         ]
         chosen = list(posted.counted if counted is None else counted)
         if totals is None:
-            totals = aggregate(self.manifest, [self.ballot(i) for i in chosen])
-        shares = {
-            g: GuardianShares(
-                g,
-                {
-                    part: tuple(
-                        prove_decryption_share(
-                            ct, self.secrets.key_shares[g - 1], g, target(self.context, part, o)
-                        )
-                        for o, ct in enumerate(cts)
-                    )
-                    for part, cts in totals.items()
-                },
-            )
-            for g in guardians
-        }
-        counts = {}
-        for part, cts in totals.items():
-            values = []
-            for option, ct in enumerate(cts):
-                points = {g: shares[g].shares[part][option].share for g in guardians}
-                combined = threshold.combine_shares(points, self.manifest.guardian_quorum)
-                values.append(dlog.discrete_log(ct.beta - combined, len(chosen) + 2))
-            counts[part] = tuple(values)
+            totals = aggregate(self.context, [self.ballot(i) for i in chosen])
+        shares = {g: decrypt_totals(self.context, g, totals, self.decrypter(g)) for g in guardians}
+        counts = combine_counts(
+            totals,
+            shares,
+            self.manifest.guardian_quorum,
+            len(chosen) + 2,
+            codec=self.context.scheme,
+        )
         lines = outcome_lines(
             self.manifest,
             counts,
             registered=len(self.secrets.credentials),
             participants=len(chosen),
         )
+        tally = EncryptedTally(tuple(chosen), totals, self.context.scheme)
         self.entries[tally_at:] = [
-            self.sign(
-                kinds.TALLY, EncryptedTally(tuple(chosen), totals).to_tlv(), self.officials()
-            ),
+            self.sign(kinds.TALLY, tally.to_tlv(), self.officials()),
             *(
                 self.sign(
                     kinds.DECRYPTION_SHARE, shares[g].to_tlv(), [self.secrets.guardians[g - 1]]
@@ -309,7 +340,7 @@ class Draft:
             MemoryStore(),
             self.secrets.log,
             self.manifest.log_origin,
-            kinds.entry_rules(self.election_id),
+            kinds.entry_rules(self.election_id, self.manifest.scheme_name),
             self.manifest.witness_keys(),
         )
         asked = self.witnesses() if witnesses is None else witnesses
@@ -442,7 +473,8 @@ def test_ballot_copied_under_another_credential(draft: Draft, tmp_path: Path) ->
     draft.insert(close_at, draft.cast(copy))
     draft.write(tmp_path / "record")
     report = verify(tmp_path / "record", draft.election_id)
-    assert_rejected(report, {"ballots"}, "ballots", close_at, f"α already in entry {counted[0]}")
+    copied = f"{draft.fingerprint_name()} already in entry {counted[0]}"
+    assert_rejected(report, {"ballots"}, "ballots", close_at, copied)
     fields = {field for _, field, _ in failures_of(report, "ballots")}
     assert "contests.referendum.option[0].proof.challenge" in fields  # the proofs bind D_b
     assert "ballot_id" in fields
@@ -520,9 +552,9 @@ def test_audited_ballot_counted(draft: Draft, tmp_path: Path) -> None:
 
 
 def test_altered_encrypted_tally(draft: Draft, tmp_path: Path) -> None:
-    totals = aggregate(draft.manifest, [draft.ballot(i) for i in draft.counted()])
+    totals = aggregate(draft.context, [draft.ballot(i) for i in draft.counted()])
     yes, no = totals["referendum"]
-    totals["referendum"] = (Ciphertext(yes.alpha, yes.beta + BASE), no)  # one more "yes"
+    totals["referendum"] = (draft.one_more(yes), no)
     draft.retally(totals=totals)  # shares and result made to agree with the altered tally
     draft.write(tmp_path / "record")
     report = verify(tmp_path / "record", draft.election_id)
@@ -533,10 +565,11 @@ def test_altered_encrypted_tally(draft: Draft, tmp_path: Path) -> None:
 
 def test_wrong_decryption_share(draft: Draft, tmp_path: Path) -> None:
     share_at = draft.indices(kinds.DECRYPTION_SHARE)[-1]
-    body = GuardianShares.from_tlv(draft.entries[share_at].body, draft.manifest)
-    first = body.shares["referendum"][0]
-    wrong = dataclasses.replace(first, share=first.share + BASE)
-    body.shares["referendum"] = (wrong, *body.shares["referendum"][1:])
+    body = GuardianShares.from_tlv(draft.entries[share_at].body, draft.context)
+    body.shares["referendum"] = (
+        draft.moved(body.shares["referendum"][0]),
+        *body.shares["referendum"][1:],
+    )
     draft.entries[share_at] = draft.sign(
         kinds.DECRYPTION_SHARE, body.to_tlv(), [draft.secrets.guardians[body.guardian - 1]]
     )
@@ -553,7 +586,7 @@ def test_wrong_decryption_share(draft: Draft, tmp_path: Path) -> None:
 
 def test_too_few_decryption_shares(draft: Draft, tmp_path: Path) -> None:
     shares = draft.indices(kinds.DECRYPTION_SHARE)
-    kept = GuardianShares.from_tlv(draft.entries[shares[0]].body, draft.manifest).guardian
+    kept = GuardianShares.from_tlv(draft.entries[shares[0]].body, draft.context).guardian
     result = TallyResult.from_tlv(draft.entries[draft.at(kinds.RESULT)].body, draft.manifest)
     for index in reversed(shares[1:]):
         del draft.entries[index]
@@ -720,17 +753,14 @@ def test_ballot_with_the_same_ciphertext_twice(draft: Draft, tmp_path: Path) -> 
     draft.insert(close_at, draft.cast(twice))
     draft.write(tmp_path / "record")
     report = verify(tmp_path / "record", draft.election_id)
-    assert_rejected(
-        report, {"ballots"}, "ballots", close_at, "the same α appears twice within the ballot"
-    )
+    twice_in = f"the same {draft.fingerprint_name()} appears twice within the ballot"
+    assert_rejected(report, {"ballots"}, "ballots", close_at, twice_in)
 
 
 def test_audit_from_an_unlisted_credential(draft: Draft, tmp_path: Path) -> None:
     stranger = SigningKey(hashlib.sha256(b"an unlisted auditor").digest())
     ballot = draft.fresh_ballot(stranger.verify_key, 0)
-    plaintext = PlaintextBallot.from_choices(
-        draft.manifest, "d1", {"referendum": ["yes"], "council/d1": ["a"]}
-    )
+    plaintext = PlaintextBallot.from_choices(draft.manifest, *draft.FRESH)
     result = encrypt_with_seed(
         plaintext, draft.context, stranger.verify_key, 0, ballot.ballot_id, b"\x07" * 32
     )
@@ -883,7 +913,7 @@ def test_t_guardians_complaining_about_one_dealer(draft: Draft, tmp_path: Path) 
 
 
 def test_a_missing_key_check(draft: Draft, tmp_path: Path) -> None:
-    del draft.entries[draft.indices(kinds.KEY_CHECK)[2]]
+    del draft.entries[draft.indices(draft.key_check_kind())[2]]
     report = reposted(draft, tmp_path / "record")
     assert_rejected(report, {"key-checks"}, "key-checks", None, "guardian 3 posted no key check")
 
@@ -904,7 +934,7 @@ def test_a_bad_key_check(draft: Draft, tmp_path: Path) -> None:
 
 
 def test_a_key_check_posted_after_open(draft: Draft, tmp_path: Path) -> None:
-    late = draft.entries.pop(draft.indices(kinds.KEY_CHECK)[0])
+    late = draft.entries.pop(draft.indices(draft.key_check_kind())[0])
     at = draft.at(kinds.OPEN) + 1
     draft.insert(at, late)
     report = reposted(draft, tmp_path / "record")

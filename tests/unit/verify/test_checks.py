@@ -33,6 +33,7 @@ from evote.record import kinds
 from evote.record.kinds import CredentialList, PhaseMark
 from evote.verify import checks
 from evote.verify.checks import Findings
+from evote.verify.schemes import lagrange_coefficient, record_scheme
 from tests.unit.verify import builder
 from tests.unit.verify.builder import (
     AUTHORITY,
@@ -115,7 +116,7 @@ def test_recomputed_hashes_and_keys_agree_with_the_election_layer() -> None:
 
 def test_lagrange_coefficients_interpolate_at_zero() -> None:
     for subset in ([1, 2], [1, 3], [2, 3], [1, 2, 3]):
-        assert sum(checks.lagrange_coefficient(g, subset).value for g in subset) % L == 1
+        assert sum(lagrange_coefficient(g, subset).value for g in subset) % L == 1
 
 
 # --- 1. record -----------------------------------------------------------------------------------
@@ -439,7 +440,9 @@ def judge(
     audits = checks.parse_all(entries, kinds.AUDIT, lambda b: AuditReveal.from_tlv(b, MANIFEST))
     listed = credentials if credentials is not None else frozenset(sorted_voters())
     seed_derives = functools.partial(checks.seed_derives, E.context)
-    return checks.check_ballots(entries, MANIFEST, ballots, audits, listed, problems, seed_derives)
+    return checks.check_ballots(
+        entries, MANIFEST, ballots, audits, listed, problems, seed_derives, record_scheme(E.context)
+    )
 
 
 def before_close(*new: Entry) -> list[Entry]:
@@ -666,7 +669,7 @@ def test_no_tally_to_compare_with() -> None:
 
 def test_the_tally_equals_the_recomputed_aggregates() -> None:
     _, verdicts = judge(E.entries)
-    findings = checks.check_tally(MANIFEST, tallies(E.entries), verdicts)
+    findings = checks.check_tally(MANIFEST, tallies(E.entries), verdicts, record_scheme(E.context))
     assert findings.passed
     assert findings.checked == 5
 
@@ -677,7 +680,7 @@ def test_an_altered_aggregate_and_a_short_quorum() -> None:
     altered = dict(tally.totals, referendum=(Ciphertext(yes.alpha, yes.beta + BASE), no))
     entries = with_tally(dataclasses.replace(tally, totals=altered), [OFFICIALS[1]])
     _, verdicts = judge(entries)
-    findings = checks.check_tally(MANIFEST, tallies(entries), verdicts)
+    findings = checks.check_tally(MANIFEST, tallies(entries), verdicts, record_scheme(E.context))
     assert where(findings) == [(TALLY_AT, "signatures"), (TALLY_AT, "totals.referendum[0]")]
 
 
@@ -687,7 +690,7 @@ def test_an_aggregate_of_the_wrong_ballots() -> None:
     )
     entries = swap(E.entries, TALLY_AT, wrong[0])
     _, verdicts = judge(entries)
-    findings = checks.check_tally(MANIFEST, tallies(entries), verdicts)
+    findings = checks.check_tally(MANIFEST, tallies(entries), verdicts, record_scheme(E.context))
     assert {field for _, field in where(findings)} >= {"totals.referendum[0]", "totals.council[0]"}
 
 
@@ -782,7 +785,9 @@ def check_result(
 ) -> Findings:
     entries = swap(E.entries, len(E.entries) - 1, entry(kinds.RESULT, result.to_tlv(), QUORUM))
     good = verified if verified is not None else {1: share_body(SHARE_1), 3: share_body(SHARE_3)}
-    return checks.check_result(MANIFEST, honest_tally(), results(entries), good, len(VOTERS))
+    return checks.check_result(
+        MANIFEST, honest_tally(), results(entries), good, len(VOTERS), record_scheme(E.context)
+    )
 
 
 def test_the_honest_result() -> None:
@@ -797,7 +802,9 @@ def test_any_quorum_of_guardians_decrypts(guardians: tuple[int, ...]) -> None:
     entries = [*E.entries[:TALLY_AT], *tail]
     findings, verified = checks.check_decryption_shares(E.context, honest_tally(), shares(entries))
     assert findings.passed
-    result = checks.check_result(MANIFEST, honest_tally(), results(entries), verified, len(VOTERS))
+    result = checks.check_result(
+        MANIFEST, honest_tally(), results(entries), verified, len(VOTERS), record_scheme(E.context)
+    )
     assert result.passed
 
 
@@ -852,7 +859,9 @@ def test_a_result_signed_by_one_official() -> None:
         E.entries, RESULT_AT, entry(kinds.RESULT, E.entries[RESULT_AT].body, [OFFICIALS[0]])
     )
     good = {1: share_body(SHARE_1), 3: share_body(SHARE_3)}
-    findings = checks.check_result(MANIFEST, honest_tally(), results(entries), good, len(VOTERS))
+    findings = checks.check_result(
+        MANIFEST, honest_tally(), results(entries), good, len(VOTERS), record_scheme(E.context)
+    )
     assert where(findings) == [(RESULT_AT, "signatures")]
 
 
