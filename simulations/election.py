@@ -34,7 +34,7 @@ from evote.board.export import export_record
 from evote.board.log import BulletinBoard
 from evote.board.merkle import leaf_hash, verify_consistency, verify_inclusion
 from evote.board.note import parse_note
-from evote.board.store import MemoryStore
+from evote.board.store import LogStore, MemoryStore
 from evote.board.witness import Witness
 from evote.client.receipt import Receipt, ReceiptRefused, check_receipt
 from evote.crypto.signing import SigningKey, VerifyKey
@@ -48,7 +48,14 @@ from evote.errors import EvoteError, InvalidInput, VerificationError
 from evote.mock.defaults import REFERENCE_CONTESTS
 from evote.mock.staging import StagedElection, stage_election
 from evote.record import kinds
-from evote.record.ballot_box import BallotBox, Submission, check_proofs, parse_submission
+from evote.record.ballot_box import (
+    BallotBox,
+    BallotRejected,
+    Submission,
+    check_proofs,
+    parse_submission,
+)
+from evote.record.ballot_station import ProofCheck
 from evote.record.kinds import CredentialList, PhaseMark
 from evote.verify.report import VerificationReport
 from evote.verify.runner import verify_record
@@ -159,6 +166,20 @@ def check_entries(context: ElectionContext, entries: Sequence[bytes]) -> list[st
         except EvoteError as error:
             verdicts.append(str(error))
     return verdicts
+
+
+def prechecked(entries: Iterable[bytes]) -> ProofCheck:
+    """A ballot station's proof check (:class:`~evote.record.ballot_station.BallotStation`'s
+    ``proofs``) for entries whose proofs already passed the ballot box's checks elsewhere, in
+    worker processes (:meth:`SimElection.check`), as ``evote serve --proof-workers`` sends them:
+    it passes exactly those entries, by tracking code, and refuses any other."""
+    passed = frozenset(leaf_hash(data) for data in entries)
+
+    def check(submission: Submission, context: ElectionContext) -> None:
+        if submission.entry.tracking_code not in passed:
+            raise BallotRejected("this submission's proofs were not checked by the workers")
+
+    return check
 
 
 #: Below this many items, work runs in this process: starting worker processes costs more.
@@ -295,7 +316,8 @@ def latest_checkpoint(board: BulletinBoard, manifest: Manifest) -> Checkpoint:
 
 
 class SimElection:
-    """One staged election (keys, ceremony, context) and boards to publish variants on."""
+    """One staged election (keys, the ceremony of ``guardians`` guardians with a ``quorum``,
+    context) and boards to publish variants on."""
 
     def __init__(
         self,
@@ -305,13 +327,26 @@ class SimElection:
         preset: str = "referendum",
         name: str = "Simulated community election",
         workers: int = 1,
+        guardians: int = 3,
+        quorum: int = 2,
     ) -> None:
         if preset not in PRESETS:
             raise InvalidInput(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
         if credentials < 1:
             raise InvalidInput("an election needs at least one voter credential")
+        if not 1 <= quorum <= guardians:
+            raise InvalidInput(
+                f"a quorum of {quorum} of {guardians} guardians is impossible: it lies between "
+                f"1 and the number of guardians"
+            )
         self.staged: StagedElection = stage_election(
-            directory, name, PRESETS[preset], voters=credentials, until="keys"
+            directory,
+            name,
+            PRESETS[preset],
+            voters=credentials,
+            until="keys",
+            guardians=guardians,
+            quorum=quorum,
         )
         board = self.staged.open_board()
         try:
@@ -345,10 +380,12 @@ class SimElection:
     def entry(self, kind: str, body: bytes, signers: Sequence[SigningKey]) -> bytes:
         return self.staged.entry(kind, body, signers)
 
-    def new_board(self) -> BulletinBoard:
-        """An in-memory board holding the election's setup (manifest to key checks)."""
+    def new_board(self, store: LogStore | None = None) -> BulletinBoard:
+        """A board holding the election's setup (manifest to key checks), in memory unless a
+        ``store`` is given (an empty :class:`~evote.board.store.SqliteStore` for a durable
+        board, as the services keep)."""
         board = BulletinBoard(
-            MemoryStore(),
+            MemoryStore() if store is None else store,
             self.staged.log_key,
             self.manifest.log_origin,
             kinds.entry_rules(self.manifest.election_id),
@@ -367,11 +404,15 @@ class SimElection:
         return self.entry(phase, PhaseMark(phase, int(time.time())).to_tlv(), self.staged.officials)
 
     def opened_board(
-        self, listed: Iterable[VerifyKey], opening: bytes | None = None
+        self,
+        listed: Iterable[VerifyKey],
+        opening: bytes | None = None,
+        store: LogStore | None = None,
     ) -> BulletinBoard:
         """A new board with the setup, the credential list of ``listed`` and the opening
-        (``opening``, to give two boards the very same entries, or a new open mark)."""
-        board = self.new_board()
+        (``opening``, to give two boards the very same entries, or a new open mark), in
+        ``store`` if given (else in memory)."""
+        board = self.new_board(store)
         board.append([self.credential_list_entry(listed), opening or self.mark("open")])
         return board
 

@@ -595,11 +595,12 @@ def print_summary(report: Report, console: Console | None = None) -> None:
         console.print(table)
     for note in report.outcome.notes:
         console.print(f"• {escape(note)}")
-    verdict = (
-        "every measurement agrees with its analytical figure"
-        if report.all_agree
-        else "[red]some measurements fall outside their intervals[/red]"
-    )
+    if not any(point.comparison.reference is not None for point in measured):
+        verdict = "no measurement here has an analytical figure to agree with"
+    elif report.all_agree:
+        verdict = "every measurement agrees with its analytical figure"
+    else:
+        verdict = "[red]some measurements fall outside their intervals[/red]"
     console.print(
         f"{verdict}; seed {settings.seed}, {report.seconds:.1f} s on {settings.workers} "
         f"worker(s)\nwrote {escape(str(report.csv_path))} and {escape(str(report.png_path))}"

@@ -1,5 +1,6 @@
 """The statistics every scenario shares: confidence intervals and the analytical detection
-figures the measurements are compared with (local-elections §3, S1–S4 and the Benaloh audit).
+figures the measurements are compared with (local-elections §3: S1–S4, the Benaloh audit, S6
+revoting under coercion, S7 guardian key loss).
 
 Intervals are Wilson score intervals for a proportion: unlike the normal approximation they
 stay inside [0, 1] and keep their coverage near 0 and 1, where detection curves spend most of
@@ -90,3 +91,31 @@ def detect_capped(population: int, chance: float, cap: int, rate: float) -> floa
         weight = binomial_pmf(population, chance, found)
         total += weight * detect_independent(rate, min(cap, found))
     return total
+
+
+def key_loss(guardians: int, quorum: int, loss: float) -> float:
+    """P(fewer than ``quorum`` of ``guardians`` keep their key) when each loses it independently
+    with probability ``loss``: Σ_{k<t} C(n, k)(1 − q)^k q^(n−k) (S7: the tally cannot be
+    decrypted)."""
+    _probability(loss, "the loss probability")
+    if not 1 <= quorum <= guardians:
+        raise InvalidInput(f"a quorum of {quorum} of {guardians} guardians is impossible")
+    return math.fsum(binomial_pmf(guardians, 1.0 - loss, kept) for kept in range(quorum))
+
+
+def revote_lands(period: float, window: float, delay: float) -> float:
+    """P(a coerced voter's revote lands before the close) when the coercer arrives uniformly in
+    a voting period of length ``period``, stays ``window``, and the voter revotes an
+    exponential time of mean ``delay`` after the coercer leaves (``delay`` 0: at once).
+
+    With L = D − w ≥ 0: (1/D)·∫₀^L (1 − e^(−x/m)) dx = (L − m(1 − e^(−L/m)))/D (S6).
+    """
+    if period <= 0 or window < 0 or delay < 0:
+        raise InvalidInput(
+            f"a voting period > 0, a window ≥ 0 and a delay ≥ 0 are needed, not {period}, "
+            f"{window}, {delay}"
+        )
+    free = max(0.0, period - window)
+    if delay == 0.0:
+        return free / period
+    return (free - delay * -math.expm1(-free / delay)) / period
