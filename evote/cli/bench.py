@@ -14,31 +14,85 @@ from evote.bench import crypto as crypto_bench
 from evote.bench import services as services_bench
 from evote.cli import main
 from evote.client.channels import CastClient
+from evote.election.manifest import ELGAMAL, PAILLIER, SCHEME_NAMES, SchemeName
 from evote.services.server import PROOF_WORKERS
+
+_DEALING = "dealing a 2048-bit Paillier key (two fresh safe primes) takes a few seconds"
 
 
 @main.group(invoke_without_command=True)
 @click.option(
+    "--scheme",
+    type=click.Choice(SCHEME_NAMES),
+    default=None,
+    help="elgamal (scheme A, the default) or paillier (scheme B: threshold Paillier, 2048 bits).",
+)
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Measure both schemes in one run and print them side by side with ratios.",
+)
+@click.option(
     "--ballots",
     type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="Ballots of the reference manifest to encrypt and verify.",
+    default=None,
+    help=(
+        "Ballots of the reference manifest to encrypt, verify, tally and decrypt, per scheme "
+        f"[default: {crypto_bench.DEFAULT_BALLOTS[ELGAMAL]} for elgamal, "
+        f"{crypto_bench.DEFAULT_BALLOTS[PAILLIER]} for paillier]."
+    ),
+)
+@click.option(
+    "--rounds",
+    type=click.IntRange(min=1),
+    default=None,
+    help=(
+        "Interleaved measuring rounds; the best counts "
+        f"[default: {crypto_bench.DEFAULT_ROUNDS[ELGAMAL]} for elgamal, "
+        f"{crypto_bench.DEFAULT_ROUNDS[PAILLIER]} for paillier and --compare]."
+    ),
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.pass_context
-def bench(context: click.Context, ballots: int, as_json: bool) -> None:
-    """Measure primitive costs and per-ballot encrypt/verify on the reference manifest.
+def bench(
+    context: click.Context,
+    scheme: SchemeName | None,
+    compare: bool,
+    ballots: int | None,
+    rounds: int | None,
+    as_json: bool,
+) -> None:
+    """Measure per-ballot and per-election costs of a scheme on the reference manifest.
 
-    Figures are CPU time, best of interleaved rounds. The floor is the counted scalar
-    multiplications of one verification times the cost of one, measured in the same run.
-    `evote bench board` measures the bulletin board instead, `evote bench services` the
+    Per ballot: encrypt with proofs, decode and validate, verify the proofs, the signed
+    entry's size. Per election (5 guardians, quorum 3, the tally of the measured ballots):
+    one guardian's decryption shares with proofs of every aggregate, verifying them, combining
+    3 guardians' shares. Figures are CPU time, best of interleaved rounds. For scheme A also
+    the primitive costs and the floor: the counted scalar multiplications of one verification
+    times the cost of one, measured in the same run. --compare measures both schemes in one
+    run. `evote bench board` measures the bulletin board instead, `evote bench services` the
     ballot box under load over gRPC.
     """
     if context.invoked_subcommand is not None:
         return
-    with Console(stderr=True).status(f"measuring primitives and {ballots} ballots ..."):
-        result = crypto_bench.run(ballots)
+    if compare and scheme is not None:
+        raise click.BadParameter(
+            "--compare measures both schemes: leave out --scheme", param_hint="--scheme"
+        )
+    status = Console(stderr=True).status
+    if compare:
+        with status(f"{_DEALING}; then measuring both schemes (a minute or two) ..."):
+            comparison = crypto_bench.compare(ballots, rounds)
+        if as_json:
+            click.echo(json.dumps(comparison.as_json_dict(), indent=2, sort_keys=True))
+            return
+        _print_comparison(comparison)
+        return
+    chosen: SchemeName = scheme or ELGAMAL
+    count = ballots or crypto_bench.DEFAULT_BALLOTS[chosen]
+    doing = f"measuring {count} {chosen} ballots and their decryption ..."
+    with status(f"{_DEALING}; then {doing}" if chosen == PAILLIER else doing):
+        result = crypto_bench.run(chosen, ballots, rounds)
     if as_json:
         click.echo(json.dumps(result.as_json_dict(), indent=2, sort_keys=True))
         return
@@ -180,18 +234,24 @@ def bench_services(
     Console().print(table)
 
 
-def _print_bench(result: crypto_bench.CryptoBenchmark) -> None:
+def _print_bench(result: crypto_bench.SchemeBenchmark) -> None:
     console = Console()
-    primitives = Table(title="Primitive costs (CPU µs per call)")
-    primitives.add_column("operation")
-    primitives.add_column("µs", justify="right")
-    for field in dataclasses.fields(result.primitives):
-        value = getattr(result.primitives, field.name)
-        primitives.add_row(field.name.removesuffix("_us").replace("_", " "), f"{value:.1f}")
-    console.print(primitives)
+    if result.primitives is not None:
+        primitives = Table(title="Primitive costs (CPU µs per call)")
+        primitives.add_column("operation")
+        primitives.add_column("µs", justify="right")
+        for field in dataclasses.fields(result.primitives):
+            value = getattr(result.primitives, field.name)
+            primitives.add_row(field.name.removesuffix("_us").replace("_", " "), f"{value:.1f}")
+        console.print(primitives)
 
     figures = result.ballot
-    ballot = Table(title=f"Reference manifest, {figures.ballots} ballots (17 options, 3 contests)")
+    ballot = Table(
+        title=(
+            f"Scheme {_letter(result.scheme)} ({result.scheme}, {result.key_bits}-bit key): "
+            f"reference manifest, {figures.ballots} ballots (17 options, 3 contests)"
+        )
+    )
     ballot.add_column("per ballot")
     ballot.add_column("measured", justify="right")
     ballot.add_column("floor", justify="right")
@@ -200,20 +260,86 @@ def _print_bench(result: crypto_bench.CryptoBenchmark) -> None:
     ballot.add_row(
         "verify proofs",
         f"{figures.verify_ms_per_ballot:.2f} ms",
-        f"{figures.floor_verify_ms_per_ballot:.2f} ms",
-        f"{figures.verify_over_floor:.2f}",
+        _ms(figures.floor_verify_ms_per_ballot),
+        _times(figures.verify_over_floor),
     )
     ballot.add_row("decode and validate", f"{figures.decode_ms_per_ballot:.2f} ms", "", "")
     ballot.add_row(
         "decode + verify",
         f"{figures.decode_ms_per_ballot + figures.verify_ms_per_ballot:.2f} ms",
-        f"{figures.floor_decode_and_verify_ms_per_ballot:.2f} ms",
-        f"{figures.decode_and_verify_over_floor:.2f}",
+        _ms(figures.floor_decode_and_verify_ms_per_ballot),
+        _times(figures.decode_and_verify_over_floor),
     )
-    ballot.add_row("size", f"{figures.ballot_bytes} B", "", "")
+    ballot.add_row("size (signed board entry)", f"{figures.ballot_bytes:,} B", "", "")
     console.print(ballot)
     counts = figures.verify_counts
-    console.print(
-        f"verify performs {counts.fixed_base} fixed-base and {counts.variable_base} variable-base "
-        f"multiplications; decoding validates {figures.decode_counts.validations} points."
+    if counts is not None and figures.decode_counts is not None:
+        console.print(
+            f"verify performs {counts.fixed_base} fixed-base and {counts.variable_base} "
+            f"variable-base multiplications; decoding validates "
+            f"{figures.decode_counts.validations} points."
+        )
+
+    decryption = result.decryption
+    table = Table(
+        title=(
+            f"Decryption: {decryption.guardians} guardians, quorum {decryption.quorum}, "
+            f"{decryption.aggregates} aggregates of {decryption.tally_ballots} ballots"
+        )
     )
+    table.add_column("per election")
+    table.add_column("measured", justify="right")
+    table.add_row("one guardian's shares with proofs", f"{decryption.share_ms:.2f} ms")
+    table.add_row("verify one guardian's shares", f"{decryption.verify_shares_ms:.2f} ms")
+    table.add_row(
+        f"combine {decryption.quorum} guardians' shares", f"{decryption.combine_ms:.2f} ms"
+    )
+    table.add_row("one guardian's share entry", f"{decryption.shares_entry_bytes:,} B")
+    console.print(table)
+    console.print(f"making the key took {result.key_seconds:.2f} s of CPU{_key_note(result)}.")
+
+
+def _print_comparison(comparison: crypto_bench.Comparison) -> None:
+    a, b = comparison.elgamal, comparison.paillier
+    decryption = a.decryption
+    table = Table(
+        title=(
+            f"Reference manifest (17 options, 3 contests): scheme A ({a.ballot.ballots} ballots) "
+            f"and scheme B ({b.ballot.ballots} ballots); decryption with {decryption.guardians} "
+            f"guardians, quorum {decryption.quorum}, {decryption.aggregates} aggregates"
+        )
+    )
+    table.add_column("measure")
+    table.add_column("A: elgamal (Ed25519)", justify="right")
+    table.add_column(f"B: paillier ({b.key_bits}-bit n)", justify="right")
+    table.add_column("B ÷ A", justify="right")
+    for label, unit, value_a, value_b, ratio in comparison.rows():
+        table.add_row(label, _figure(value_a, unit), _figure(value_b, unit), f"{ratio:,.1f}×")
+    Console().print(table)
+    Console().print(
+        f"CPU time, best of interleaved rounds. Making the keys: scheme A's polynomials and "
+        f"commitments {a.key_seconds:.2f} s, scheme B's dealing {b.key_seconds:.2f} s "
+        f"(random: safe primes)."
+    )
+
+
+def _letter(scheme: str) -> str:
+    return "A" if scheme == ELGAMAL else "B"
+
+
+def _key_note(result: crypto_bench.SchemeBenchmark) -> str:
+    if result.scheme == PAILLIER:
+        return " (the dealer's two safe primes: random, one to several seconds)"
+    return " (the guardians' polynomials and commitments, without the ceremony's messages)"
+
+
+def _figure(value: float, unit: str) -> str:
+    return f"{value:,.0f} B" if unit == "B" else f"{value:,.2f} {unit}"
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f} ms"
+
+
+def _times(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
