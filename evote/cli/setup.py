@@ -98,7 +98,8 @@ def _role(value: str) -> Role:
         return Role.from_uri(ROLE_URN_PREFIX + value)
     except EvoteError as error:
         raise click.BadParameter(
-            f"{error} (roles: official, guardian:I, witness:NAME, credential-authority, admin)",
+            f"{error} (roles: official, guardian:I, witness:NAME, credential-authority, dealer, "
+            "admin)",
             param_hint="--role",
         ) from None
 
@@ -110,7 +111,12 @@ def _role(value: str) -> Role:
     required=True,
     help="The data dir holding the election CA (`evote setup` made it).",
 )
-@click.option("--role", "role_text", required=True, help="official, guardian:I, witness:NAME, …")
+@click.option(
+    "--role",
+    "role_text",
+    required=True,
+    help="official, guardian:I, witness:NAME, credential-authority, dealer (scheme B), …",
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

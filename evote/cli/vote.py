@@ -257,9 +257,11 @@ def vote_command(
 ) -> None:
     """Choose, encrypt, optionally challenge, cast, and keep the checked receipt.
 
-    The election's setup is read from the board and checked before anything is encrypted.
-    The confirmation code is shown before the ballot is cast or challenged. Voting again
-    casts a new ballot that replaces the earlier one (the last ballot counts).
+    The election's setup is read from the board and checked before anything is encrypted,
+    and so are your credential's ballots on it: a ballot cast with your credential that you
+    did not cast on this device is named, and yours replaces it. The confirmation code is
+    shown before the ballot is cast or challenged. Voting again casts a new ballot that
+    replaces the earlier one (the last ballot counts).
 
     Without --choice you are asked contest by contest and then, after each confirmation code,
     whether to cast or challenge: a challenge the device cannot foresee is what catches a
@@ -288,6 +290,10 @@ def vote_command(
         click.echo("this ballot replaces the one you cast before: the last ballot counts")
     passphrase = _passphrase(voter_dir, new=False)
     with VotingSession.open(voter_dir, passphrase, server=server, ca_pem=ca_pem) as session:
+        for notice in session.foreign_notices():
+            click.echo(f"warning: {notice}")
+        if session.next_sequence > 0 and not revote:
+            click.echo("this ballot replaces the one cast before with your credential")
         prepared = _prepared(session, plaintext)
         if challenge:
             _challenge(session, prepared, voter)

@@ -16,8 +16,8 @@ TLS, the parties acting as gRPC clients (:class:`_OverGrpc`).
 Either scheme (``MockOptions.scheme``): ``elgamal`` (scheme A) runs the guardians' dealer-free
 ceremony; ``paillier`` (scheme B) has a simulated trusted dealer deal a threshold Paillier key
 with a 2048-bit modulus (:func:`evote.ceremony.dealer.run_dealer_ceremony`; the dealer's two safe
-primes take a second or three) and runs in process only (the services do not take a scheme B
-election yet). Everything after the key ceremony is the same code for both.
+primes take a second or three); over gRPC the dealer posts through the control port with a
+dealer role certificate. Everything after the key ceremony is the same code for both.
 
 ``seed`` makes the voters' *choices* reproducible; keys, nonces and proofs always use the
 operating system's randomness.
@@ -155,11 +155,6 @@ class MockOptions:
             raise InvalidInput(f"unknown transport {self.transport!r}")
         if self.scheme not in SCHEME_NAMES:
             raise InvalidInput(f"unknown scheme {self.scheme!r}: use {' or '.join(SCHEME_NAMES)}")
-        if self.scheme == PAILLIER and self.transport != "inprocess":
-            raise InvalidInput(
-                "a scheme B (paillier) mock election runs in process only: the services do not "
-                "take a Paillier election yet"
-            )
         if self.clients < 1:
             raise InvalidInput("a mock election over gRPC needs at least one client")
         if not 1 <= self.quorum <= self.guardians:
@@ -661,12 +656,12 @@ class _OverGrpc(_Election):
     """The board, ballot box, registry and control run as the real services on loopback with
     TLS (:func:`evote.services.server.serve_election_tls` over a temporary data dir).
 
-    Officials, guardians and the credential authority post through the control port with
-    role certificates from the election CA; voters enroll through the registry with one-time
-    codes and cast concurrently (a thread pool of clients, a TLS channel each), checking each
-    receipt offline; witnesses follow the public board and hand their cosignatures in on the
-    control port. The data dir is set up as ``evote setup`` does it (the officials' signed
-    manifest as entry 0, the election CA) before the servers start.
+    Officials, guardians, the credential authority and (scheme B) the dealer post through the
+    control port with role certificates from the election CA; voters enroll through the
+    registry with one-time codes and cast concurrently (a thread pool of clients, a TLS channel
+    each), checking each receipt offline; witnesses follow the public board and hand their
+    cosignatures in on the control port. The data dir is set up as ``evote setup`` does it (the
+    officials' signed manifest as entry 0, the election CA) before the servers start.
     """
 
     def __init__(self, options: MockOptions, progress: Progress) -> None:
@@ -687,6 +682,8 @@ class _OverGrpc(_Election):
         )
         for name, key in self.witness_keys:
             self._roles[key.verify_key.encode()] = (name, Role.for_witness(name))
+        if self.dealer is not None:  # scheme B: the dealer posts its key and the sealed shares
+            self._roles[self.dealer.verify_key.encode()] = ("dealer", Role.dealer())
 
     @property
     def servers(self) -> ElectionServers:

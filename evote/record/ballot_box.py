@@ -7,8 +7,13 @@ ballots and a dishonest one is caught by the verifier:
 * the entry belongs to this election and is validly signed by exactly the ballot's
   credential, a listed one; the election is open;
 * the ballot id was never used (cast or audited) before;
-* the sequence number is greater than that of every earlier ballot of the credential, so a
-  replayed old ballot can never become the counted one;
+* a credential's ballots carry the sequence numbers 0, 1, 2, … in board order: a ballot is
+  admitted only with the credential's last admitted sequence + 1 (0 for its first), so a
+  replayed old ballot can never become the counted one, and nobody holding the credential (a
+  coercer) can jump ahead to a number the voter's device cannot follow: a device that reads
+  the credential's ballots on the board always knows the one number the box takes, and a
+  refusal names it. Audits carry a sequence number too, but it is not checked and does not
+  move the credential's count (an audited ballot is never cast);
 * no ciphertext fingerprint of the ballot appears in any earlier ballot (weeding: a copied
   ciphertext is refused; the fingerprint is scheme A's ``α``, scheme B's whole ``c``);
 * every proof verifies (audited ballots also re-encrypt from their seed);
@@ -37,6 +42,32 @@ from evote.record import kinds
 
 class BallotRejected(BoardError):
     """The ballot box refused a ballot or audit; nothing was written."""
+
+
+class SequenceRejected(BallotRejected):
+    """A ballot's sequence number is not the credential's next one; ``expected`` is that one,
+    so a device can encrypt its ballot again under it (after reading the credential's ballots
+    on the board, which explain why)."""
+
+    def __init__(self, sequence: int, expected: int) -> None:
+        self.sequence = sequence
+        self.expected = expected
+        if expected == 0:
+            why = "this credential has no ballot yet, so its first must have sequence 0"
+        elif sequence < expected:
+            why = (
+                f"this credential's last ballot on the board has sequence {expected - 1}: a "
+                "repeated or replayed old sequence"
+            )
+        else:
+            why = f"this credential's last ballot on the board has sequence {expected - 1}"
+        super().__init__(
+            f"sequence {sequence} refused: expected sequence {expected} ({why}); read the "
+            "credential's ballots on the board and cast with the next number"
+        )
+
+    def __reduce__(self) -> tuple[type[SequenceRejected], tuple[int, int]]:
+        return SequenceRejected, (self.sequence, self.expected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,17 +165,20 @@ class BallotBox:
             raise BallotRejected("a ciphertext of this ballot was already submitted (copied)")
         self._check_seed_reuse(submission)
         if submission.reveal is None:
-            last = self._last_sequence.get(credential, -1)
-            if ballot.sequence <= last:
-                raise BallotRejected(
-                    f"sequence {ballot.sequence} is not above this credential's last ({last})"
-                )
+            expected = self.expected_sequence(ballot.credential)
+            if ballot.sequence != expected:
+                raise SequenceRejected(ballot.sequence, expected)
             self._last_sequence[credential] = ballot.sequence
             self._cast_by_credential.setdefault(credential, []).append(ballot)
         else:
             self._audit_seeds.setdefault(credential, []).append(submission.reveal.seed)
         self._ballot_ids.add(ballot.ballot_id)
         self._fingerprints.update(fingerprints)
+
+    def expected_sequence(self, credential: VerifyKey) -> int:
+        """The sequence number the credential's next ballot must carry: its last admitted
+        ballot's + 1, or 0 before its first."""
+        return self._last_sequence.get(credential.encode(), -1) + 1
 
     def _check_seed_reuse(self, submission: Submission) -> None:
         credential = submission.ballot.credential.encode()

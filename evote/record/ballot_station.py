@@ -4,8 +4,9 @@
 phase, ballot ids, ciphertexts, sequence numbers, audited seeds). A :class:`BallotStation`
 keeps that state in step with a :class:`evote.board.log.BulletinBoard`:
 
-* on start it replays the board from entry 0 (manifest, ceremony, joint key, credential
-  list, open and close marks, every admitted ballot and audit), so a restarted box enforces
+* on start it replays the board from entry 0 (manifest, ceremony, joint key or the dealer's
+  Paillier key, credential list, open and close marks, every admitted ballot and audit), so a
+  restarted box enforces
   exactly the rules it enforced before (a replayed old ballot is still refused);
 * before each admission it reads whatever others appended since (the officials' open and
   close marks arrive through another port);
@@ -31,11 +32,19 @@ from typing import Final, Literal
 
 from evote.board.entry import Entry
 from evote.board.log import BulletinBoard
-from evote.ceremony.messages import GuardianKey, JointKey
+from evote.ceremony.dealer import check_dealt_key
+from evote.ceremony.messages import DealtKey, GuardianKey, JointKey
 from evote.crypto.signing import VerifyKey
 from evote.election.context import ElectionContext
 from evote.election.manifest import Manifest
-from evote.errors import BoardError, DecodeError, DuplicateEntry, EvoteError, StoreCorrupted
+from evote.errors import (
+    BoardError,
+    CeremonyError,
+    DecodeError,
+    DuplicateEntry,
+    EvoteError,
+    StoreCorrupted,
+)
 from evote.record import kinds
 from evote.record.ballot_box import (
     BallotBox,
@@ -163,6 +172,9 @@ class BallotStation:
             elif entry.kind == kinds.JOINT_KEY:
                 self._joint_key = JointKey.from_tlv(entry.body)
                 self._context = self._derive_context(manifest, self._joint_key)
+            elif entry.kind == kinds.PAILLIER_KEY:
+                if self._context is None:
+                    self._context = self._paillier_context(manifest, entry)
             elif entry.kind == kinds.CREDENTIALS:
                 if entry.signers == (manifest.credential_authority,):
                     self._credentials = CredentialList.from_tlv(entry.body)
@@ -213,6 +225,19 @@ class BallotStation:
         ):
             return None
         return context
+
+    def _paillier_context(self, manifest: Manifest, entry: Entry) -> ElectionContext | None:
+        """Scheme B: the context of the dealer's key, if the dealer and an official quorum
+        signed it and the key fits the manifest (the ceremony's own public judgement)."""
+        dealer = manifest.dealer
+        if dealer is None or dealer not in entry.signers:
+            return None
+        if _signed_by(entry, manifest.officials) < manifest.official_quorum:
+            return None
+        try:
+            return check_dealt_key(manifest, DealtKey.from_tlv(entry.body))
+        except CeremonyError:
+            return None
 
     def _ready_box(self) -> BallotBox | None:
         if self._box is None and self._context is not None and self._credentials is not None:

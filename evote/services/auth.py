@@ -121,7 +121,11 @@ METHOD_RULES: Final[Mapping[str, MethodRule]] = {
     # Control port: the server further checks each entry's kind and signatures against the
     # caller's role and the election's rules.
     _CONTROL + "Post": _rule(
-        Port.CONTROL, RoleKind.OFFICIAL, RoleKind.GUARDIAN, RoleKind.CREDENTIAL_AUTHORITY
+        Port.CONTROL,
+        RoleKind.OFFICIAL,
+        RoleKind.GUARDIAN,
+        RoleKind.CREDENTIAL_AUTHORITY,
+        RoleKind.DEALER,
     ),
     _CONTROL + "ImportRoll": _rule(Port.CONTROL, RoleKind.CREDENTIAL_AUTHORITY),
     _CONTROL + "CloseRegistration": _rule(Port.CONTROL, RoleKind.CREDENTIAL_AUTHORITY),

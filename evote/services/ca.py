@@ -71,6 +71,8 @@ class RoleKind(StrEnum):
     GUARDIAN = "guardian"
     WITNESS = "witness"
     CREDENTIAL_AUTHORITY = "credential-authority"
+    DEALER = "dealer"
+    """Scheme B's trusted dealer: it posts its key and the guardians' sealed shares."""
     BOARD = "board"
     """The board's sequencer, when it pushes checkpoints to the witnesses' servers."""
     ADMIN = "admin"
@@ -122,6 +124,10 @@ class Role:
     @classmethod
     def credential_authority(cls) -> Role:
         return cls(RoleKind.CREDENTIAL_AUTHORITY)
+
+    @classmethod
+    def dealer(cls) -> Role:
+        return cls(RoleKind.DEALER)
 
     @classmethod
     def board(cls) -> Role:

@@ -16,7 +16,13 @@ key-check, decryption-share
 credentials                       credential auth.    exactly the credential-authority key
                                                       (only when this server hosts no registry:
                                                       otherwise CloseRegistration posts it)
+paillier-key (scheme B)           dealer, official    the dealer and a quorum of officials
+paillier-share (scheme B)         dealer              exactly the dealer's key
+paillier-key-check (scheme B)     guardian i          exactly guardian i's identity key
 ================================  ==================  ==========================================
+
+A board takes only its scheme's kinds (:func:`evote.record.kinds.entry_rules`): scheme A's
+ceremony kinds are refused on a scheme B board and the ``paillier-*`` kinds on a scheme A one.
 
 Witnesses are clients too: a witness follows the public board, checks that the log only grew,
 cosigns, and hands its cosignature line back with AddCosignature (witness role; the line must
@@ -28,7 +34,10 @@ is PERMISSION_DENIED; wrong or missing signers, a bad signature or a malformed b
 INVALID_ARGUMENT, and so are decryption shares whose proofs fail against the posted tally; an
 entry out of place (open twice, close before open, a second credential list, a tally before the
 close or a second one, shares or a result before the tally, a guardian's second shares,
-anything after the result) is FAILED_PRECONDITION: it would spoil the record for good.
+anything after the result; for scheme B a transport key after the dealer's key, the dealer's
+key before every guardian's transport key or twice, a second share sealed to a guardian, a
+key check before every share or twice, any of the dealer's ceremony after the credential
+list) is FAILED_PRECONDITION: it would spoil the record for good.
 Re-posting the exact bytes already on the board answers that
 entry's receipt (idempotent retries).
 
@@ -51,11 +60,25 @@ from cryptography import x509
 
 from evote.board.entry import Entry
 from evote.board.note import parse_note
-from evote.ceremony.messages import GuardianKey, JointKey
+from evote.ceremony.dealer import check_dealt_key, verify_paillier_key_check
+from evote.ceremony.messages import (
+    DealtKey,
+    GuardianKey,
+    JointKey,
+    PaillierKeyCheck,
+    SealedKeyShare,
+)
 from evote.crypto.signing import SigningKey, VerifyKey
-from evote.election.manifest import Manifest
+from evote.election.context import ElectionContext
+from evote.election.manifest import PAILLIER, Manifest
 from evote.election.tally import EncryptedTally, check_guardian_shares
-from evote.errors import BoardError, DecodeError, TransportSecurityError
+from evote.errors import (
+    BoardError,
+    CeremonyError,
+    DecodeError,
+    TransportSecurityError,
+    VerificationError,
+)
 from evote.record import kinds
 from evote.record.ballot_station import BallotStation
 from evote.record.kinds import CredentialList, PhaseMark
@@ -76,9 +99,13 @@ GUARDIAN_KINDS: Final = frozenset(
         kinds.CEREMONY_COMPLAINT,
         kinds.CEREMONY_SHARE_REVEAL,
         kinds.KEY_CHECK,
+        kinds.PAILLIER_KEY_CHECK,
         kinds.DECRYPTION_SHARE,
     }
 )
+#: Scheme B's dealer ceremony: what the dealer role posts (the key co-signed by the officials).
+DEALER_KINDS: Final = frozenset({kinds.PAILLIER_KEY, kinds.PAILLIER_SHARE})
+_DEALER_CEREMONY: Final = frozenset({*DEALER_KINDS, kinds.PAILLIER_KEY_CHECK})
 _PAGE: Final = 1000
 
 
@@ -122,6 +149,21 @@ def check_signers(entry: Entry, manifest: Manifest, role: Role) -> None:
         if not guardians <= signers:
             raise _invalid("a joint-key entry needs every guardian's signature")
         return
+    if kind in DEALER_KINDS:
+        allowed = (RoleKind.DEALER, RoleKind.OFFICIAL) if kind == kinds.PAILLIER_KEY else ()
+        if role.kind is not RoleKind.DEALER and role.kind not in allowed:
+            raise _denied(f"role {role} may not post a {kind} entry")
+        dealer = manifest.dealer
+        if dealer is None:
+            raise _precondition(f"a scheme A (elgamal) election has no dealer: no {kind} entry")
+        if kind == kinds.PAILLIER_SHARE:
+            if entry.signers != (dealer,):
+                raise _invalid("a paillier-share entry is signed by the dealer's key only")
+            return
+        quorum_of_officials({dealer})
+        if dealer not in signers:
+            raise _invalid("a paillier-key entry needs the dealer's signature")
+        return
     if kind in OFFICIAL_KINDS:
         if role.kind is not RoleKind.OFFICIAL:
             raise _denied(f"role {role} may not post a {kind} entry")
@@ -147,10 +189,15 @@ def check_signers(entry: Entry, manifest: Manifest, role: Role) -> None:
     raise _denied(f"{kind} entries are not posted on the control port")
 
 
-def check_body(entry: Entry) -> None:
-    """Parse the bodies the ballot station reads on replay (a bad one would stop it)."""
+def check_body(entry: Entry, manifest: Manifest) -> None:
+    """Parse the bodies the ballot station reads on replay (a bad one would stop it), and
+    judge the dealer's key as the officials and guardians do (it must fit the manifest)."""
     try:
-        if entry.kind == kinds.GUARDIAN_KEY:
+        if entry.kind == kinds.PAILLIER_KEY:
+            check_dealt_key(manifest, DealtKey.from_tlv(entry.body))
+        elif entry.kind == kinds.PAILLIER_SHARE:
+            SealedKeyShare.from_tlv(entry.body)
+        elif entry.kind == kinds.GUARDIAN_KEY:
             GuardianKey.from_tlv(entry.body)
         elif entry.kind == kinds.JOINT_KEY:
             JointKey.from_tlv(entry.body)
@@ -162,6 +209,8 @@ def check_body(entry: Entry) -> None:
             PhaseMark.from_tlv(entry.body, "close")
     except DecodeError as error:
         raise _invalid(f"malformed {entry.kind} body: {error}") from None
+    except CeremonyError as error:
+        raise _invalid(f"refused {entry.kind} entry: {error}") from None
 
 
 class ControlService(control_pb2_grpc.ControlServicer):
@@ -210,6 +259,80 @@ class ControlService(control_pb2_grpc.ControlServicer):
             start += len(page)
         return found
 
+    def _guardian_of(self, entry: Entry) -> int | None:
+        """The guardian (1..n) whose identity key alone signed ``entry``, if any."""
+        if len(entry.signers) == 1 and entry.signers[0] in self.manifest.guardians:
+            return self.manifest.guardians.index(entry.signers[0]) + 1
+        return None
+
+    def _check_dealer_ceremony(self, entry: Entry, context: ElectionContext | None) -> None:
+        """Scheme B's phase order (docs/election-record.md): every guardian's transport key,
+        the dealer's key once, one sealed share per guardian, then one key check per guardian,
+        all before the credential list. Caller holds the station's lock."""
+        kind = entry.kind
+        if kind != kinds.CEREMONY_TRANSPORT and kind not in _DEALER_CEREMONY:
+            return  # the board is scanned only while the dealer's ceremony runs
+        guardians = range(1, len(self.manifest.guardians) + 1)
+        if kind in _DEALER_CEREMONY and self._entries_of(kinds.CREDENTIALS):
+            raise _precondition(
+                f"the credential list is on the board: the dealer's ceremony ({kind}) is over"
+            )
+        posted_key = bool(self._entries_of(kinds.PAILLIER_KEY))
+        if kind == kinds.CEREMONY_TRANSPORT and posted_key:
+            raise _precondition(
+                "the dealer's key is on the board: every transport key comes before it"
+            )
+        if kind == kinds.PAILLIER_KEY:
+            if posted_key:
+                raise _precondition("the dealer's key is already on the board")
+            have = {self._guardian_of(e) for e in self._entries_of(kinds.CEREMONY_TRANSPORT)}
+            missing = [g for g in guardians if g not in have]
+            if missing:
+                raise _precondition(
+                    f"guardians {missing} posted no transport key yet: the dealer's key comes "
+                    "after every guardian's"
+                )
+            return
+        if kind not in (kinds.PAILLIER_SHARE, kinds.PAILLIER_KEY_CHECK):
+            return
+        if not posted_key or context is None:
+            raise _precondition(f"a {kind} entry needs the dealer's key on the board first")
+        sealed = {
+            SealedKeyShare.from_tlv(e.body).guardian for e in self._entries_of(kinds.PAILLIER_SHARE)
+        }
+        if kind == kinds.PAILLIER_SHARE:
+            guardian = SealedKeyShare.from_tlv(entry.body).guardian
+            if guardian not in guardians:
+                raise _invalid(
+                    f"the share is sealed to guardian {guardian}; the manifest names guardians "
+                    f"1 to {len(guardians)}"
+                )
+            if guardian in sealed:  # key checks wait for every share: none follows them
+                raise _precondition(f"a share sealed to guardian {guardian} is already posted")
+            return
+        check = PaillierKeyCheck.from_tlv(entry.body, context.paillier_key)
+        if check.guardian != self._guardian_of(entry):
+            raise _invalid(
+                f"the key check names guardian {check.guardian}; it is signed by another one"
+            )
+        missing = [g for g in guardians if g not in sealed]
+        if missing:
+            raise _precondition(
+                f"no share is sealed to guardians {missing} yet: key checks come after every share"
+            )
+        checked = {
+            PaillierKeyCheck.from_tlv(e.body, context.paillier_key).guardian
+            for e in self._entries_of(kinds.PAILLIER_KEY_CHECK)
+        }
+        if check.guardian in checked:
+            raise _precondition(f"guardian {check.guardian}'s key check is already posted")
+        try:
+            verify_paillier_key_check(check, context)
+        except VerificationError as error:
+            raise _invalid(
+                f"guardian {check.guardian}'s key check does not verify against its v_i: {error}"
+            ) from None
+
     def _append(self, entry: Entry) -> tuple[int, str, bool]:
         """Append under the station's lock after the phase checks: (index, checkpoint, fresh);
         an entry already there is answered with its index and the latest checkpoint.
@@ -219,9 +342,13 @@ class ControlService(control_pb2_grpc.ControlServicer):
         and before the result, one result. An entry out of place would spoil the record for
         good, so it is refused before it reaches the board.
         """
-        context = self.station.context if entry.kind == kinds.DECRYPTION_SHARE else None
+        needs_context = (kinds.DECRYPTION_SHARE, kinds.PAILLIER_SHARE, kinds.PAILLIER_KEY_CHECK)
+        context = self.station.context if entry.kind in needs_context else None
+        scheme_b = self.manifest.scheme_name == PAILLIER
 
         def check(phase: str) -> None:
+            if scheme_b:
+                self._check_dealer_ceremony(entry, context)
             if entry.kind == kinds.OPEN and phase != "setup":
                 raise _precondition(f"the election cannot open: it is {phase}")
             if entry.kind == kinds.CLOSE and phase != "open":
@@ -247,7 +374,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
                     raise _precondition("this guardian's decryption shares are already posted")
                 if context is None:
                     raise _precondition("the election has no joint key: nothing to decrypt")
-                tally = EncryptedTally.from_tlv(tallies[0].body, self.manifest)
+                tally = EncryptedTally.from_tlv(tallies[0].body, context)
                 check_guardian_shares(entry.body, entry.signers, context, tally)
 
         return self.station.append_checked(entry, check)
@@ -261,7 +388,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
         entry = board.rules.check(request.entry)
         check_signers(entry, self.manifest, role)
         entry.verify_signatures()
-        check_body(entry)
+        check_body(entry, self.manifest)
         if entry.kind == kinds.CREDENTIALS and self.registry is not None:
             raise _precondition("this server keeps the registry: use CloseRegistration")
         index, checkpoint, fresh = self._append(entry)

@@ -255,7 +255,7 @@ def open_board(data_dir: str | Path, log_key: SigningKey) -> tuple[BulletinBoard
             store,
             log_key,
             manifest.log_origin,
-            kinds.entry_rules(hashlib.sha256(first.body).digest()),
+            kinds.entry_rules(hashlib.sha256(first.body).digest(), manifest.scheme_name),
             manifest.witness_keys(),
         )
     except BaseException:

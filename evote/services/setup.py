@@ -41,7 +41,7 @@ def check_manifest_entry(data: bytes) -> Manifest:
         raise SetupRefused(f"this is a {entry.kind!r} entry, not the manifest")
     manifest = Manifest.from_tlv(entry.body)
     try:
-        kinds.entry_rules(manifest.election_id).check(data)  # this election; signatures verify
+        kinds.entry_rules(manifest.election_id, manifest.scheme_name).check(data)  # signed, ours
     except EntryRejected as error:
         raise SetupRefused(str(error)) from None
     signers = set(entry.signers)
@@ -71,7 +71,7 @@ def create_election_dir(directory: Path, manifest_entry: bytes, log_key: Signing
         SqliteStore(directory / BOARD_FILE),
         log_key,
         manifest.log_origin,
-        kinds.entry_rules(manifest.election_id),
+        kinds.entry_rules(manifest.election_id, manifest.scheme_name),
         manifest.witness_keys(),
     )
     try:

@@ -1434,7 +1434,9 @@ def check_ballots(
     the ``scheme`` (scheme A's ``α``, scheme B's ``c``) seen in an earlier ballot or in any
     audited ballot, nor twice in itself; its nonces not derived from a seed an audit of its
     credential revealed (``seed_derives``); its ballot id never audited nor cast before; its
-    sequence above that of every earlier valid ballot of its credential."""
+    sequence exactly one above that of its credential's last earlier valid ballot, or 0 for
+    the credential's first valid ballot (:func:`_sequence_problem`: a repeat, a replay or a
+    gap is named)."""
     findings = Findings(BALLOTS)
     kinds_in_order = [entry.kind for entry in entries]
     open_at = kinds_in_order.index(kinds.OPEN) if kinds.OPEN in kinds_in_order else None
@@ -1453,6 +1455,7 @@ def check_ballots(
     first_alpha: dict[bytes, tuple[int, str]] = {}
     first_id: dict[bytes, int] = {}
     latest_valid: dict[VerifyKey, tuple[int, int]] = {}  # credential -> (sequence, index)
+    invalid_before: dict[VerifyKey, int] = {}  # credential -> its first invalid ballot's index
     verdicts: dict[int, BallotVerdict] = {}
     for item in ballots:
         findings.checked += 1
@@ -1531,24 +1534,61 @@ def check_ballots(
                 problems.append(
                     ("ballot_id", f"this ballot id was already cast at entry {first_cast}")
                 )
-            earlier = latest_valid.get(credential)
-            if not problems and earlier is not None and ballot.sequence <= earlier[0]:
-                problems.append(
-                    (
-                        "sequence",
-                        f"sequence {ballot.sequence} is not above {earlier[0]}, that of the "
-                        f"credential's earlier valid ballot at entry {earlier[1]}: a replayed "
-                        "or reordered old ballot",
-                    )
+            if not problems:
+                problem = _sequence_problem(
+                    ballot.sequence, latest_valid.get(credential), invalid_before.get(credential)
                 )
+                if problem is not None:
+                    problems.append(("sequence", problem))
             if not problems:
                 latest_valid[credential] = (ballot.sequence, item.index)
+            else:
+                invalid_before.setdefault(credential, item.index)
         for field, message in problems:
             findings.fail(message, entry=item.index, kind=kinds.BALLOT, field=field)
         verdicts[item.index] = BallotVerdict(
             item.index, ballot, tuple(message for _, message in problems)
         )
     return findings, verdicts
+
+
+def _sequence_problem(
+    sequence: int, earlier: tuple[int, int] | None, first_invalid: int | None
+) -> str | None:
+    """What is wrong with a ballot's ``sequence``, given its credential's last earlier valid
+    ballot ``(sequence, index)`` (``None`` before the first), or ``None`` if nothing is.
+
+    A credential's valid ballots carry 0, 1, 2, … in board order, the rule the ballot box
+    admits by; so the counted (last valid) ballot is also the one with the highest sequence,
+    and nobody holding the credential can have jumped ahead of the number a voter's device
+    reads from the board. An invalid ballot does not move the count (the box never admits one;
+    ``first_invalid`` only explains a follow-on failure).
+    """
+    if earlier is None:
+        if sequence == 0:
+            return None
+        note = (
+            f" (its ballot at entry {first_invalid} is invalid, so it does not count)"
+            if first_invalid is not None
+            else ""
+        )
+        return (
+            f"sequence {sequence}, but this is the credential's first valid ballot{note}: a "
+            "credential's first ballot has sequence 0"
+        )
+    last, index = earlier
+    if sequence <= last:
+        return (
+            f"sequence {sequence} is not above {last}, that of the credential's earlier valid "
+            f"ballot at entry {index}: a repeated, replayed or reordered old ballot"
+        )
+    if sequence != last + 1:
+        return (
+            f"sequence {sequence} skips {last + 1}: the credential's earlier valid ballot at "
+            f"entry {index} has sequence {last}, so the next must have {last + 1} (a jump ahead "
+            "would let whoever holds the credential block the voter's later ballots)"
+        )
+    return None
 
 
 def counted_ballots(

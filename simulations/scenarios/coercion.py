@@ -12,18 +12,20 @@ close), P = (L − m(1 − e^(−L/m)))/D with L = D − w and m the mean delay.
 
 Which ballot counts is decided by the real code: each story (the coerced ballot alone, or
 followed by the voter's revote) runs once per voter of a small pool through the real ballot box
-(:class:`~evote.record.ballot_box.BallotBox`: signatures, proofs, rising sequence numbers) onto
-a real board, and the counted set is the real tally rule
+(:class:`~evote.record.ballot_box.BallotBox`: signatures, proofs, sequence numbers 0, 1, 2, …
+per credential) onto a real board, and the counted set is the real tally rule
 (:func:`evote.election.tally.counted_ballots`: each credential's ballot with the highest
 sequence number). The sequence number of the revote is the device's:
 
-* ``local``, evote's voter client today: one above the device's own last receipt
-  (:mod:`evote.client.voter.voting`). After ``watch`` that is 1 and the revote counts. After
-  ``credential`` the device holds no receipt, casts sequence 0 again, and the box refuses it
-  (0 is not above the coercer's 0): the coercer's ballot counts whatever r, and the voter is
-  told the revote was refused (``alerted``).
-* ``board``, a device that reads the credential's last ballot on the board first and casts one
-  above it (not in evote; what the ``credential`` results suggest): the revote counts.
+* ``board``, evote's voter client: it reads the credential's ballots on the board (the real
+  :func:`evote.client.voter.setup.fetch_setup` and :func:`evote.client.voter.history.read_ballots`
+  over the story's board) and casts with the highest + 1, naming the coercer's ballot to the
+  voter. After ``watch`` or ``credential`` that is 1, and the revote counts.
+* ``receipts``, the modelled old client (evote's before the box and the device changed): one
+  above the device's own last receipt. After ``watch`` that is 1. After ``credential`` the
+  device holds no receipt, casts sequence 0 again, and the box refuses it (the box expects 1):
+  the coercer's ballot counts whatever r, and the voter is told the revote was refused
+  (``alerted``).
 
 **Re-sampled per trial**: the voter (from the pool), the coercer's arrival, whether the voter
 revotes and after what delay; the story that follows is looked up in the real box's verdicts.
@@ -43,6 +45,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from evote.board.log import BulletinBoard
+from evote.client.channels import PAGE
+from evote.client.voter.history import read_ballots, sequence_after
+from evote.client.voter.setup import fetch_setup
 from evote.election.ballot import EncryptedBallot
 from evote.election.encrypt import PlaintextBallot
 from evote.election.tally import counted_ballots
@@ -71,7 +76,7 @@ from simulations.runner import (
 )
 
 ATTACKS: Final = ("watch", "credential")
-DEVICES: Final = ("local", "board")
+DEVICES: Final = ("board", "receipts")
 #: Estonia 2023: 10,787 repeat i-votes of 324,301 (local-elections §3, S6).
 ESTONIA_2023: Final = 10_787 / 324_301
 #: Estonia 2013: 2.3 % repeat i-votes.
@@ -99,9 +104,9 @@ class Coercion:
     )
     devices: tuple[str, ...] = param(
         DEVICES,
-        "How the voter's device numbers a revote after a credential was taken: local (evote's "
-        "client: one above its own last receipt) or board (one above the credential's last "
-        "ballot on the board; not in evote).",
+        "How the voter's device numbers a revote after a credential was taken: board (evote's "
+        "client: one above the credential's last ballot on the board) or receipts (the old "
+        "client, modelled: one above its own last receipt).",
         choices=DEVICES,
     )
     pool: int = param(12, "Coerced voters whose real stories run through the ballot box.")
@@ -122,6 +127,22 @@ class Coercion:
             raise InvalidInput(f"--devices: name at least one of {', '.join(DEVICES)}")
         if self.pool < 1:
             raise InvalidInput("--pool must be at least 1")
+
+
+class _BoardReader:
+    """The story's board as the voter's device reads one over the network."""
+
+    def __init__(self, board: BulletinBoard) -> None:
+        self.board = board
+
+    def checkpoint(self, size: int = 0) -> str:
+        return self.board.latest_checkpoint()
+
+    def entries(self, start: int, limit: int = PAGE) -> list[bytes]:
+        return self.board.entries(start, start + limit)
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        return self.board.consistency_proof(old_size, new_size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +204,7 @@ class _Stories:
         device_next = 1 if attack == "watch" else 0
         sequence = device_next
         if attack == "credential" and device == "board":
-            credential = election.credentials[voter].verify_key
-            sequence = 1 + max(b.sequence for b in cast.values() if b.credential == credential)
+            sequence = self._board_sequence(board, voter)
         refused = False
         if revote:
             revoted = self._submit(board, box, cast, self.ballot(voter, "own", sequence))
@@ -192,6 +212,14 @@ class _Stories:
         counted = counted_ballots(cast)
         board.close()
         return coerced_index in counted, refused, sequence
+
+    def _board_sequence(self, board: BulletinBoard, voter: int) -> int:
+        """evote's voter client: read the setup and the credential's ballots from the board,
+        and number the revote one above the highest there."""
+        credential = self.election.credentials[voter].verify_key
+        reader = _BoardReader(board)
+        setup = fetch_setup(reader, self.election.manifest.election_id)
+        return sequence_after(read_ballots(reader, setup, credential))
 
     def _submit(
         self, board: BulletinBoard, box: BallotBox, cast: dict[int, EncryptedBallot], data: bytes
@@ -336,8 +364,8 @@ def run(options: Coercion, context: Context) -> Outcome:
         notes=(
             f"period D = {options.period:g} h, coercer arrives uniformly in it, mean revote delay "
             f"{options.delay:g} h; the model is 1 − r·P(revote lands)",
-            "'credential, local device' is evote's client today: the exact figure is 1, since "
-            "the box refuses the revote; the model's figure is in the analytical column",
+            "'credential, receipts device' is the old client (modelled): the exact figure is 1, "
+            "since the box refuses the revote; the model's figure is in the analytical column",
         ),
         size=(12.0, 4.8),
     )
@@ -369,7 +397,7 @@ def _story(verdicts: _Verdicts) -> str:
 _MARKERS: Final = {
     ("watch", None): ("o", -0.008),
     ("credential", "board"): ("s", 0.0),
-    ("credential", "local"): ("^", 0.008),
+    ("credential", "receipts"): ("^", 0.008),
 }
 
 

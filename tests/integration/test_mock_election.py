@@ -338,7 +338,6 @@ def test_two_worker_processes_give_a_consistent_election(tmp_path: Path) -> None
         ({"audit_rate": -0.1}, "the audit rate is a probability"),
         ({"revote_rate": 2.0}, "the revote rate is a probability between 0 and 1"),
         ({"scheme": "rsa"}, "unknown scheme 'rsa'"),
-        ({"scheme": "paillier", "transport": "grpc"}, "scheme B .* runs in process only"),
     ],
 )
 def test_invalid_options_are_refused(changes: dict[str, Any], message: str) -> None:
@@ -413,11 +412,3 @@ def test_the_cli_runs_and_verifies_a_paillier_election(tmp_path: Path) -> None:
     manifest = Manifest.from_tlv(_first_body(record_dir))
     assert manifest.scheme_name == "paillier"
     assert manifest.dealer is not None
-
-
-def test_the_cli_refuses_a_paillier_election_over_grpc(tmp_path: Path) -> None:
-    arguments = ["mock-election", "--scheme", "paillier", "--transport", "grpc"]
-    outcome = CliRunner().invoke(main, [*arguments, "--record", str(tmp_path / "r")])
-    assert outcome.exit_code != 0
-    assert isinstance(outcome.exception, InvalidInput)
-    assert "runs in process only" in str(outcome.exception)

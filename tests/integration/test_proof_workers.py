@@ -51,7 +51,7 @@ def submit(running: Running, election: Election, kind: str, data: bytes) -> Answ
 
 def submissions(election: Election) -> list[tuple[str, bytes]]:
     """Good casts and audits, a retry, a replay, and every kind of bad submission."""
-    good = election.ballot(0, sequence=3)
+    good = election.ballot(0, sequence=0)
     parsed = Entry.decode(good)
     bad_proof = Entry.create(
         kinds.BALLOT,
@@ -66,7 +66,7 @@ def submissions(election: Election) -> list[tuple[str, bytes]]:
     return [
         (kinds.BALLOT, good),
         (kinds.BALLOT, good),  # a retry: the same receipt
-        (kinds.BALLOT, election.ballot(0, sequence=2)),  # an older sequence number
+        (kinds.BALLOT, election.ballot(0, sequence=0)),  # a used sequence number, fresh bytes
         (kinds.BALLOT, bad_proof),
         (kinds.BALLOT, stranger.encoded),
         (kinds.BALLOT, b"not an entry"),
@@ -80,7 +80,7 @@ def submissions(election: Election) -> list[tuple[str, bytes]]:
             ).encoded,
         ),
         (kinds.BALLOT, election.ballot(2)),
-        (kinds.BALLOT, election.ballot(0, sequence=4)),
+        (kinds.BALLOT, election.ballot(0, sequence=1)),
     ]
 
 

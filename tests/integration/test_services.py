@@ -300,7 +300,7 @@ def test_health_and_reflection(running: Running, channel: grpc.Channel) -> None:
 
 
 def test_a_restarted_server_keeps_enforcing_the_rules(election: Election) -> None:
-    newer, older = election.ballot(0, sequence=5), election.ballot(0, sequence=2)
+    newer, older = election.ballot(0, sequence=0), election.ballot(0, sequence=0)
     server = serve_election(election.data_dir, election.log_key)
     try:
         with grpc.insecure_channel(server.address) as channel:
@@ -312,7 +312,7 @@ def test_a_restarted_server_keeps_enforcing_the_rules(election: Election) -> Non
     try:
         with grpc.insecure_channel(server.address) as channel:
             box = ballot_box_pb2_grpc.BallotBoxStub(channel)
-            # A ballot with an older sequence number (a replay of an earlier vote) is refused.
+            # Another ballot with a sequence number already used (fresh bytes) is refused.
             with pytest.raises(grpc.RpcError) as caught:
                 box.Cast(ballot_box_pb2.CastRequest(entry=older), timeout=TIMEOUT)
             assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -324,7 +324,7 @@ def test_a_restarted_server_keeps_enforcing_the_rules(election: Election) -> Non
                 first.tracking_code,
             )
             later = box.Cast(
-                ballot_box_pb2.CastRequest(entry=election.ballot(0, sequence=6)), timeout=TIMEOUT
+                ballot_box_pb2.CastRequest(entry=election.ballot(0, sequence=1)), timeout=TIMEOUT
             )
             check_receipt(election, later, election_entry(channel, later.leaf_index))
     finally:

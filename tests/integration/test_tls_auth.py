@@ -152,6 +152,7 @@ ROLES: dict[str, Role] = {
     "guardian": Role.for_guardian(2),
     "witness": Role.for_witness("party-a"),
     "credential-authority": Role.credential_authority(),
+    "dealer": Role.dealer(),
     "board": Role.board(),
     "admin": Role.admin(),
 }

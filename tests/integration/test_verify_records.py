@@ -496,11 +496,37 @@ def test_replayed_earlier_ballot_of_the_same_credential(draft: Draft, tmp_path: 
 
 
 def test_old_ballot_held_back_and_posted_after_the_newer_one(draft: Draft, tmp_path: Path) -> None:
+    """In board order the newer ballot (sequence 1) now comes first, with no sequence 0
+    before it: that is the ballot the box could not have admitted. The tally counts the held
+    back one, the credential's only valid ballot, so ``ballots`` alone fails."""
     first, second = draft.revoter()
     old = draft.entries.pop(first)
     close_at = draft.at(kinds.CLOSE)
     draft.insert(close_at, old)
-    draft.retally(draft.counted())  # the newer ballot still counts; only indices moved
+    newer = second - 1
+    draft.retally(sorted((set(draft.counted()) - {newer}) | {close_at}))
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(
+        report,
+        {"ballots"},
+        "ballots",
+        newer,
+        "sequence 1, but this is the credential's first valid ballot: a credential's first "
+        "ballot has sequence 0",
+    )
+    assert [(e, f) for e, f, _ in failures_of(report, "ballots")] == [(newer, "sequence")]
+
+
+@pytest.mark.parametrize("sequence", [3, 1_000_000])
+def test_ballot_that_jumps_ahead_in_sequence(draft: Draft, tmp_path: Path, sequence: int) -> None:
+    """Whoever holds a credential (a coercer) casts far ahead of its last ballot, so that the
+    voter's device could never cast a later one: the jump is rejected as a gap, and the
+    credential's last ballot in order (sequence 1) still counts."""
+    _, latest = draft.revoter()
+    jump = draft.fresh_ballot(draft.ballot(latest).credential, sequence)
+    close_at = draft.at(kinds.CLOSE)
+    draft.insert(close_at, draft.cast(jump))
     draft.write(tmp_path / "record")
     report = verify(tmp_path / "record", draft.election_id)
     assert_rejected(
@@ -508,8 +534,39 @@ def test_old_ballot_held_back_and_posted_after_the_newer_one(draft: Draft, tmp_p
         {"ballots"},
         "ballots",
         close_at,
-        f"sequence 0 is not above 1, that of the credential's earlier valid ballot at entry "
-        f"{second - 1}: a replayed or reordered old ballot",
+        f"sequence {sequence} skips 2: the credential's earlier valid ballot at entry {latest} "
+        "has sequence 1, so the next must have 2",
+    )
+    assert [(e, f) for e, f, _ in failures_of(report, "ballots")] == [(close_at, "sequence")]
+
+
+def test_jump_in_sequence_counted_by_the_tallier(draft: Draft, tmp_path: Path) -> None:
+    """A dishonest tallier who counts the jumped ballot instead of the voter's fails the
+    counted set too."""
+    _, latest = draft.revoter()
+    close_at = draft.at(kinds.CLOSE)
+    draft.insert(close_at, draft.cast(draft.fresh_ballot(draft.ballot(latest).credential, 7)))
+    draft.retally(sorted((set(draft.counted()) - {latest}) | {close_at}))
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert {"ballots", "counted-set"} <= report.failed_checks()
+    assert (close_at, "sequence") in [(e, f) for e, f, _ in failures_of(report, "ballots")]
+
+
+def test_ballot_that_repeats_a_sequence(draft: Draft, tmp_path: Path) -> None:
+    _, latest = draft.revoter()
+    repeat = draft.fresh_ballot(draft.ballot(latest).credential, 1)
+    close_at = draft.at(kinds.CLOSE)
+    draft.insert(close_at, draft.cast(repeat))
+    draft.write(tmp_path / "record")
+    report = verify(tmp_path / "record", draft.election_id)
+    assert_rejected(
+        report,
+        {"ballots"},
+        "ballots",
+        close_at,
+        f"sequence 1 is not above 1, that of the credential's earlier valid ballot at entry "
+        f"{latest}: a repeated, replayed or reordered old ballot",
     )
 
 

@@ -22,16 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import grpc
 import pytest
 from click.testing import CliRunner, Result
 
 from evote.board.entry import Entry
 from evote.cli import main
-from evote.client.channels import RegistryClient, secure_channel
-from evote.client.receipt import ReceiptRefused
+from evote.client.channels import BallotBoxClient, RegistryClient, secure_channel
+from evote.client.receipt import Receipt, ReceiptRefused
 from evote.client.voter.choices import make_plaintext
 from evote.client.voter.directory import StoredReceipt, VoterDir
 from evote.client.voter.errors import (
+    BallotRefused,
     EnrollmentRefused,
     InvalidChoice,
     NotOpenForVoting,
@@ -43,6 +45,7 @@ from evote.client.voter.voting import VotingSession
 from evote.crypto.keystore import INTERACTIVE
 from evote.election.audit import AuditReveal, verify_audit
 from evote.election.ballot import EncryptedBallot
+from evote.election.encrypt import encrypt_ballot
 from evote.mock.staging import StagedElection
 from evote.record import kinds
 from evote.services.ca import Role
@@ -416,3 +419,76 @@ def test_the_evote_command_prints_the_error_and_exits_1(election: Election, tmp_
     )
     assert finished.returncode == 1
     assert finished.stderr.startswith(f"error: the election server {down} is not reachable")
+
+
+def test_a_revote_replaces_a_ballot_cast_elsewhere_with_the_credential(
+    election: Election, tmp_path: Path
+) -> None:
+    """A coercer who took the credential casts with it; the voter's device reads the board,
+    names that ballot, and casts with the next sequence number, so the voter's ballot counts.
+    A coercer's jump ahead in sequence numbers is refused with the number expected."""
+    voter = tmp_path / "voter"
+    ready_voter(election, voter)
+    ok(vote(voter, "--choice", "referendum=yes"))  # sequence 0, on this device
+    manifest, context = election.setup.manifest, election.setup.context
+    stolen = VoterDir(voter).credential(election.election_id, PASSPHRASE.encode())
+    coerced = make_plaintext(manifest, "default", {"referendum": ["no"]})
+
+    def coercer_casts(sequence: int) -> Receipt:
+        ballot = encrypt_ballot(coerced, context, stolen.verify_key, sequence).ballot
+        entry = Entry.create(kinds.BALLOT, election.election_id, ballot.to_tlv(), [stolen])
+        with BallotBoxClient(secure_channel(election.server, election.ca.read_bytes())) as box:
+            return box.cast(entry.encoded)
+
+    with pytest.raises(grpc.RpcError) as jump:
+        coercer_casts(1000)
+    assert "sequence 1000 refused: expected sequence 1" in (jump.value.details() or "")
+    theirs = coercer_casts(1)
+
+    output = ok(vote(voter, "--choice", "referendum=yes"))
+    assert (
+        "warning: a ballot you did not cast on this device was cast with your credential at "
+        f"board entry {theirs.leaf_index} (sequence 1, tracking code "
+        f"{theirs.tracking_code.hex()}); this ballot replaces it"
+    ) in output
+    latest = VoterDir(voter).read_receipt(VoterDir(voter).latest_cast())
+    assert ballot_of(latest, election).sequence == 2
+    assert latest.receipt.leaf_index > theirs.leaf_index
+    assert VoterDir(voter).load_state().next_sequence == 3
+    # The voter's own ballots are never named: only the coercer's, once more.
+    output = ok(vote(voter, "--choice", "referendum=yes"))
+    assert output.count("warning: a ballot you did not cast") == 1
+    assert (
+        ballot_of(VoterDir(voter).read_receipt(VoterDir(voter).latest_cast()), election).sequence
+        == 3
+    )
+
+
+def test_a_ballot_cast_elsewhere_while_voting_is_explained(
+    election: Election, tmp_path: Path
+) -> None:
+    """The coercer casts between the device reading the board and casting: the box refuses
+    the device's ballot (its number is taken), the device names the coercer's ballot, and the
+    next ballot it prepares has the next number."""
+    voter = tmp_path / "voter"
+    ready_voter(election, voter)
+    manifest, context = election.setup.manifest, election.setup.context
+    choice = make_plaintext(manifest, "default", {"referendum": ["yes"]})
+    with VotingSession.open(voter, PASSPHRASE.encode()) as session:
+        prepared = session.prepare(choice)
+        assert (prepared.sequence, session.foreign_ballots) == (0, ())
+        stolen = session.credential
+        ballot = encrypt_ballot(choice, context, stolen.verify_key, 0).ballot
+        entry = Entry.create(kinds.BALLOT, election.election_id, ballot.to_tlv(), [stolen])
+        with BallotBoxClient(secure_channel(election.server, election.ca.read_bytes())) as box:
+            theirs = box.cast(entry.encoded)
+        with pytest.raises(BallotRefused) as caught:
+            session.cast(prepared)
+        message = str(caught.value)
+        assert "expected sequence 1" in message
+        assert f"at board entry {theirs.leaf_index}" in message
+        assert "run `evote vote` again" in message
+        assert VoterDir(voter).pending() is None
+        assert session.prepare(choice).sequence == 1
+        stored = session.cast(session.prepare(choice))
+    assert ballot_of(stored, election).sequence == 1

@@ -1,6 +1,8 @@
 """coercion, small: with the last vote counting, a coercer succeeds with probability
-1 − r·P(the revote lands) when the voter's device can revote, and always when evote's client
-revotes after its credential was used by someone else (the box refuses the revote)."""
+1 − r·P(the revote lands) when the voter's device can revote, which evote's client (reading the
+credential's ballots on the board) now can after its credential was used by someone else; a
+client that numbers from its own receipts (the old one, modelled) is refused, and the coercer
+always wins."""
 
 from __future__ import annotations
 
@@ -22,24 +24,32 @@ def test_success_follows_the_revote_model_on_the_real_ballot_box(tmp_path: Path)
         windows=(24.0, 96.0),
         pool=2,
     )
-    # watch, credential with a board-reading device: 4 points each; credential with evote's
-    # client: 4 success points and 4 refused-revote points.
+    # watch, credential with evote's board-reading client: 4 points each; credential with the
+    # old receipts-numbering client: 4 success points and 4 refused-revote points.
     assert len(report.measured) == 16
     for point in report.measured:
         assert point.agrees, (point.comparison.label, point.comparison.measured)
     stories = {row[0]: row[1:] for row in report.outcome.tables[0].rows}
     assert stories == {
         "watch": ("1", "coerced counts", "revote counts"),
-        "credential, local device": ("0", "coerced counts", "revote refused, coerced counts"),
+        "credential, receipts device": ("0", "coerced counts", "revote refused, coerced counts"),
         "credential, board device": ("1", "coerced counts", "revote counts"),
     }
-    local = [
+    old = [
         p.comparison
         for p in report.measured
-        if p.comparison.key["device"] == "local"
+        if p.comparison.key["device"] == "receipts"
         and p.comparison.key["measure"] == "coercer succeeds"
     ]
-    assert all(c.successes == c.trials and c.exact == 1.0 for c in local)
+    assert all(c.successes == c.trials and c.exact == 1.0 for c in old)
+    board = [
+        p.comparison
+        for p in report.measured
+        if p.comparison.key["device"] == "board"
+        and p.comparison.key["measure"] == "coercer succeeds"
+    ]
+    assert len(board) == 4
+    assert all(c.exact is None and c.successes < c.trials for c in board)
     watched = [
         p.comparison
         for p in report.measured

@@ -24,6 +24,7 @@ from evote.board.merkle import leaf_hash
 from evote.board.note import ALGORITHM_COSIGNATURE_V1, ALGORITHM_ED25519, SignedNote, key_id
 from evote.board.witness import WitnessState
 from evote.client.channels import PAGE
+from evote.client.election_key import derive_context, key_kind, label
 from evote.client.observer.mirror import Mirror
 from evote.client.observer.reports import Finding, HistoryRewritten, PollReport
 from evote.client.observer.verification import PHASE_KINDS, MirrorVerification, applicable_checks
@@ -389,7 +390,7 @@ class Observer:
     def _check_entries(self, fresh: Sequence[bytes]) -> None:
         """Check each entry just added to the mirror, in order, as it arrived."""
         manifest = self.manifest
-        rules = kinds.entry_rules(self.election_id)
+        rules = kinds.entry_rules(self.election_id, manifest.scheme_name)
         for data in fresh:
             index = len(self._parsed)
             entry: Entry | None
@@ -408,22 +409,19 @@ class Observer:
                 self._ballots += 1
             if entry.kind in PHASE_KINDS:
                 self._phase_arrived = True
-            if entry.kind == kinds.JOINT_KEY and self._context is None:
+            if entry.kind == key_kind(manifest) and self._context is None:
                 self._derive_context(manifest)
         self._check_proofs()
 
     def _derive_context(self, manifest: Manifest) -> None:
-        """The election context as the verifier recomputes it (checks 4 and 5)."""
+        """The election context as the verifier derives it (checks 4 and 5, for the manifest's
+        scheme: :func:`evote.client.election_key.derive_context`)."""
         entries = [entry for entry in self._parsed if entry is not None]
-        found, commitments = checks.check_guardians(entries, manifest)
-        for failure in found.failures:
-            self._fail("ceremony", f"check 4 (guardians): {failure}")
-        if commitments is None:
-            return
-        found, context = checks.check_joint_key(entries, manifest, commitments)
-        for failure in found.failures:
-            self._fail("ceremony", f"check 5 (joint-key): {failure}")
-        # The proofs are checked against the context recomputed from the ceremony, as the
+        context, findings = derive_context(entries, manifest)
+        for found in findings:
+            for failure in found.failures:
+                self._fail("ceremony", f"{label(found)}: {failure}")
+        # The proofs are checked against the context derived from the ceremony, as the
         # verifier does, whether or not the posted joint-key entry agrees with it.
         self._context = context
 

@@ -22,7 +22,7 @@ def applicable_checks(present: Iterable[str]) -> frozenset[str]:
     """
     seen = set(present)
     names = {checks.RECORD, checks.MANIFEST}
-    if kinds.JOINT_KEY in seen:
+    if kinds.JOINT_KEY in seen or kinds.PAILLIER_KEY in seen:
         names |= {checks.GUARDIANS, checks.JOINT_KEY}
     if kinds.OPEN in seen:
         names.add(checks.KEY_CHECKS)

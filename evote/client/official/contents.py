@@ -1,23 +1,28 @@
 """What is on the board, as the officials' steps need it: the one entry of a kind, who signed
-the officials' entries, the election context the joint key stands for, the voters'
-credentials and the guardians' key checks.
+the officials' entries, the election context the election key stands for (scheme A's joint key,
+scheme B's dealer's key: :mod:`evote.client.election_key`), the voters' credentials and the
+guardians' key checks.
 
 Each function reads a checked :class:`~evote.client.official.reading.BoardView` and raises
 :class:`~evote.client.official.errors.BoardUntrusted` for a board no official may build on (two
-entries of a kind that has one, a joint key that is not the guardians' commitments, a list not
+entries of a kind that has one, an election key the verifier's checks refuse, a list not
 signed by the credential authority) and
 :class:`~evote.client.official.errors.StepRefused` for something not posted yet.
 """
 
 from __future__ import annotations
 
-from evote.ceremony.messages import GuardianKey, JointKey, KeyCheck
+from evote.board.entry import Entry
+from evote.ceremony.dealer import verify_paillier_key_check
+from evote.ceremony.messages import KeyCheck, PaillierKeyCheck
 from evote.ceremony.outcome import verify_key_check
+from evote.client.election_key import derive_context, key_kind, label
 from evote.client.official.errors import BoardUntrusted, StepRefused
 from evote.client.official.reading import BoardView
 from evote.crypto.signing import VerifyKey
 from evote.election.context import ElectionContext
-from evote.errors import DecodeError, InvalidInput, ProofError
+from evote.election.manifest import PAILLIER
+from evote.errors import DecodeError, VerificationError
 from evote.record import kinds
 from evote.record.kinds import CredentialList
 from evote.verify import checks
@@ -48,59 +53,30 @@ def check_officials_signed(view: BoardView, index: int) -> None:
 
 
 def election_context(view: BoardView) -> ElectionContext:
-    """The context every ballot binds, recomputed from the guardians' commitments on the board
-    and required to be the joint key the officials and every guardian signed."""
+    """The context every ballot binds, derived from the board as the verifier derives it
+    (checks 4 and 5 for the manifest's scheme): scheme A's recomputed from the guardians'
+    commitments and required to be the joint key the officials and every guardian signed,
+    scheme B's the dealer's key the dealer and an official quorum signed."""
     manifest = view.manifest
-    joint_at = the_one(view, kinds.JOINT_KEY)
-    if joint_at is None:
+    kind = key_kind(manifest)
+    at = the_one(view, kind)
+    if at is None:
+        if manifest.scheme_name == PAILLIER:
+            raise StepRefused(
+                "the dealer's key is not on the board yet: every guardian posts its transport "
+                "key, then the dealer deals and the officials co-sign its key"
+            )
         raise StepRefused(
             "the joint key is not on the board yet: the guardians finish their key ceremony "
             "first, and the officials and every guardian sign the joint key"
         )
-    joint_entry = view.entries[joint_at]
-    signers = set(joint_entry.signers)
-    if (
-        not set(manifest.guardians) <= signers
-        or not signers <= set(manifest.guardians) | set(manifest.officials)
-        or checks.official_signers(joint_entry, manifest) < manifest.official_quorum
-    ):
+    context, findings = derive_context(view.entries, manifest)
+    failures = [f"{label(found)}: {failure}" for found in findings for failure in found.failures]
+    if failures or context is None:
+        reasons = "; ".join(failures) or "no election context can be derived"
         raise BoardUntrusted(
-            f"the joint key (entry {joint_at}) is not signed by every guardian and a quorum of "
-            "officials (and nobody else)"
-        )
-    commitments: dict[int, GuardianKey] = {}
-    for index in view.positions(kinds.GUARDIAN_KEY):
-        entry = view.entries[index]
-        try:
-            key = GuardianKey.from_tlv(entry.body)
-        except DecodeError as error:
-            raise BoardUntrusted(f"entry {index} (guardian-key) does not parse: {error}") from error
-        if not 1 <= key.guardian <= len(manifest.guardians) or entry.signers != (
-            manifest.guardians[key.guardian - 1],
-        ):
-            continue  # not this guardian's own entry: it speaks for nobody
-        commitments.setdefault(key.guardian, key)
-    missing = [g for g in range(1, len(manifest.guardians) + 1) if g not in commitments]
-    if missing:
-        raise BoardUntrusted(
-            f"guardians {missing} posted no commitments, yet a joint key is posted"
-        )
-    try:
-        context = ElectionContext.create(
-            manifest, [commitments[g].commitments for g in sorted(commitments)]
-        )
-        joint = JointKey.from_tlv(joint_entry.body)
-    except (DecodeError, InvalidInput) as error:
-        raise BoardUntrusted(
-            f"the joint key (entry {joint_at}) cannot be checked: {error}"
-        ) from error
-    if (joint.joint_key, joint.extended_hash, joint.verification_keys) != (
-        context.joint_key,
-        context.extended_hash,
-        context.verification_keys,
-    ):
-        raise BoardUntrusted(
-            f"the joint key (entry {joint_at}) is not the one the guardians' commitments give"
+            f"the election key ({kind}, entry {at}) does not check out ({reasons}): tell the "
+            "other officials and the observers"
         )
     return context
 
@@ -126,22 +102,12 @@ def require_key_checks(view: BoardView, context: ElectionContext) -> None:
     """Refuse the step unless every guardian's own key check on the board verifies (each
     shows it can still decrypt before the election opens)."""
     manifest = view.manifest
+    scheme_b = manifest.scheme_name == PAILLIER
     proved: set[int] = set()
-    for index in view.positions(kinds.KEY_CHECK):
-        entry = view.entries[index]
-        try:
-            check = KeyCheck.from_tlv(entry.body)
-        except DecodeError:
-            continue
-        if not 1 <= check.guardian <= len(manifest.guardians):
-            continue
-        if entry.signers != (manifest.guardians[check.guardian - 1],):
-            continue
-        try:
-            verify_key_check(check, context)
-        except ProofError:
-            continue
-        proved.add(check.guardian)
+    for index in view.positions(kinds.PAILLIER_KEY_CHECK if scheme_b else kinds.KEY_CHECK):
+        guardian = _proved_key_check(view.entries[index], context, scheme_b=scheme_b)
+        if guardian is not None:
+            proved.add(guardian)
     missing = [g for g in range(1, len(manifest.guardians) + 1) if g not in proved]
     if missing:
         raise StepRefused(
@@ -149,3 +115,29 @@ def require_key_checks(view: BoardView, context: ElectionContext) -> None:
             "shows it can decrypt (`evote guardian key-check`, then `evote post`) before the "
             "election opens"
         )
+
+
+def _proved_key_check(entry: Entry, context: ElectionContext, *, scheme_b: bool) -> int | None:
+    """The guardian whose own key check ``entry`` is, if its proof verifies (scheme A: against
+    ``K̂_ℓ``; scheme B: against ``v_ℓ``), else ``None``."""
+    manifest = context.manifest
+    try:
+        check: KeyCheck | PaillierKeyCheck = (
+            PaillierKeyCheck.from_tlv(entry.body, context.paillier_key)
+            if scheme_b
+            else KeyCheck.from_tlv(entry.body)
+        )
+    except DecodeError:
+        return None
+    if not 1 <= check.guardian <= len(manifest.guardians):
+        return None
+    if entry.signers != (manifest.guardians[check.guardian - 1],):
+        return None
+    try:
+        if isinstance(check, PaillierKeyCheck):
+            verify_paillier_key_check(check, context)
+        else:
+            verify_key_check(check, context)
+    except VerificationError:
+        return None
+    return check.guardian

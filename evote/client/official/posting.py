@@ -49,7 +49,7 @@ def check_entry_to_post(view: BoardView, entry: Entry) -> int | None:
             f"{view.election_id.hex()}"
         )
     try:
-        kinds.entry_rules(view.election_id).check(entry.encoded)
+        kinds.entry_rules(view.election_id, view.manifest.scheme_name).check(entry.encoded)
     except EntryRejected as error:
         raise EntryRefused(str(error)) from error
     existing = view.index_of(entry)

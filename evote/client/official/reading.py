@@ -102,7 +102,7 @@ def board_view(
         manifest = _pinned_manifest(entries[0], election_id)
     else:
         manifest = previous.manifest
-    rules = kinds.entry_rules(election_id)
+    rules = kinds.entry_rules(election_id, manifest.scheme_name)
     for index, data in enumerate(entries, len(parsed)):
         try:
             parsed.append(rules.check(data))

@@ -5,10 +5,13 @@ The voter is given an election id out of band: the SHA-256 of the manifest, the 
 officials publish. :func:`fetch_setup` reads the board and checks that entry 0 is the manifest
 with that id, that the checkpoint is signed by the log key that manifest names, that the
 entries read are the ones that checkpoint commits to (a consistency proof from the prefix
-read), and that the key ceremony, the joint key and the credential list pass the independent
-verifier's own checks (:mod:`evote.verify.checks`, checks 2 and 4-6: the election key is
-recomputed from the guardians' ceremony entries and must be the joint-key entry that an
-official quorum and every guardian signed). Only then does the device encrypt under that key.
+read), and that the key ceremony, the election key and the credential list pass the
+independent verifier's own checks (:mod:`evote.verify.checks`, checks 2 and 4-6, picked by the
+manifest's scheme in :mod:`evote.client.election_key`: for scheme A the election key is
+recomputed from the guardians' ceremony entries and must be the joint-key entry that an official
+quorum and every guardian signed; for scheme B it is the dealer's key entry, signed by the dealer
+and an official quorum and fitting the manifest). Only then does the device encrypt under that
+key.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from evote.board.checkpoint import Checkpoint, open_checkpoint
 from evote.board.entry import Entry
 from evote.board.merkle import MerkleTree, verify_consistency
 from evote.client.channels import PAGE
+from evote.client.election_key import derive_context, key_kind, label
 from evote.client.voter.errors import SetupRefused, VoterError
 from evote.crypto.signing import VerifyKey
 from evote.election.context import ElectionContext
@@ -63,7 +67,8 @@ class ElectionSetup:
     manifest_entry: bytes
     manifest: Manifest
     checkpoint: Checkpoint
-    #: ``None`` until the joint key is on the board.
+    #: ``None`` until the election key (scheme A's joint key, scheme B's dealer's key) is on
+    #: the board.
     context: ElectionContext | None
     #: ``None`` until registration closed and the authority posted the list.
     credentials: frozenset[VerifyKey] | None
@@ -99,11 +104,11 @@ def check_manifest_entry(data: bytes, election_id: bytes) -> Manifest:
     return info.manifest
 
 
-def _read_setup_entries(board: BoardReader, size: int, election_id: bytes) -> list[Entry]:
+def _read_setup_entries(board: BoardReader, size: int, manifest: Manifest) -> list[Entry]:
     """Entries from 0 up to the ``open`` mark (ballots come after it), within ``size``,
-    each with a valid envelope (this election, a declared kind) and valid signatures."""
+    each with a valid envelope (this election, a kind of its scheme) and valid signatures."""
     read: list[Entry] = []
-    rules = kinds.entry_rules(election_id)
+    rules = kinds.entry_rules(manifest.election_id, manifest.scheme_name)
     while len(read) < size:
         page = board.entries(len(read), min(PAGE, size - len(read)))
         if not page:
@@ -145,8 +150,8 @@ def fetch_setup(board: BoardReader, election_id: bytes) -> ElectionSetup:
     """Read the election's setup from the board and check it (see the module); raise
     :class:`SetupRefused` for anything that does not check out.
 
-    The key ceremony, the joint key and the credential list are judged by the verifier's own
-    checks 4, 5 and 6 (:mod:`evote.verify.checks`), once their entries are on the board.
+    The key ceremony, the election key and the credential list are judged by the verifier's
+    own checks 4, 5 and 6 (:mod:`evote.verify.checks`), once their entries are on the board.
     """
     first = board.entries(0, 1)
     if not first:
@@ -160,7 +165,7 @@ def fetch_setup(board: BoardReader, election_id: bytes) -> ElectionSetup:
         ) from error
     if checkpoint.size == 0:
         raise SetupRefused("the board's checkpoint covers no entry, not even the manifest")
-    read = _read_setup_entries(board, checkpoint.size, election_id)
+    read = _read_setup_entries(board, checkpoint.size, manifest)
     tree = MerkleTree([entry.tracking_code for entry in read])
     proof = []
     if tree.size != checkpoint.size:
@@ -176,13 +181,12 @@ def fetch_setup(board: BoardReader, election_id: bytes) -> ElectionSetup:
         ) from error
     present = {entry.kind for entry in read}
     context = None
-    if kinds.JOINT_KEY in present:
-        found, commitments = checks.check_guardians(read, manifest)
-        _findings(found, "the key ceremony")
-        if commitments is None:  # pragma: no cover - missing commitments are findings
-            raise SetupRefused("the key ceremony on the board gives no commitments")
-        found, context = checks.check_joint_key(read, manifest, commitments)
-        _findings(found, "the joint key")
+    if key_kind(manifest) in present:
+        context, findings = derive_context(read, manifest)
+        for found in findings:
+            _findings(found, f"the key ceremony ({label(found)})")
+        if context is None:  # pragma: no cover - a key that gives no context is a finding
+            raise SetupRefused("the key ceremony on the board gives no election key")
     credentials = None
     if kinds.CREDENTIALS in present:
         found, credentials = checks.check_credentials(read, manifest)

@@ -3,9 +3,14 @@ checked receipt.
 
 Retrying is safe. A cast whose answer was lost is kept in ``pending-cast.json`` and sent again
 byte for byte before anything else; the ballot box answers a repeat with the original leaf.
-The sequence number advances only once a receipt for it is held, and a revote uses the next
-one, so the last ballot cast is the one counted (the manifest's revote policy,
-``last-counts``).
+
+The sequence number of a ballot is the one the ballot box takes next: the credential's
+highest on the board + 1 (:mod:`evote.client.voter.history`), read from the board every time
+a session opens, so the last ballot cast is the one counted (the manifest's revote policy,
+``last-counts``) even after someone else cast with the credential; such a ballot is named to
+the voter (:attr:`VotingSession.foreign_ballots`). The device's own count (``next_sequence``
+in ``voter.json``) only advances once a receipt is held; a board that shows fewer of the
+credential's ballots than the device holds receipts for is refused.
 
 A challenged (audited) ballot reveals its seed; it is never cast, and the ballot cast after it
 is a fresh encryption (new ballot id, new seed) with the same sequence number, as the ballot
@@ -29,6 +34,12 @@ from evote.client.voter.directory import (
     VoterState,
 )
 from evote.client.voter.errors import BallotRefused, NotOpenForVoting, SetupRefused, VoterError
+from evote.client.voter.history import (
+    BoardBallot,
+    foreign_ballot_notice,
+    read_ballots,
+    sequence_after,
+)
 from evote.client.voter.setup import ElectionSetup, fetch_setup
 from evote.crypto.signing import SigningKey
 from evote.election.audit import AuditReveal, verify_audit
@@ -131,6 +142,7 @@ class VotingSession:
         channel: Channel,
         server: str,
         timeout: float,
+        ballots: tuple[BoardBallot, ...] = (),
     ) -> None:
         self.voter = voter
         self.state = state
@@ -138,8 +150,49 @@ class VotingSession:
         self.setup = setup
         self.server = server
         self._channel = channel
+        self._timeout = timeout
         self._box = BallotBoxClient(channel, timeout)
         self._challenged: set[bytes] = set()
+        self.ballots = ballots
+        self._check_own_count()
+
+    @property
+    def next_sequence(self) -> int:
+        """The sequence number the next ballot gets: the board's highest for this
+        credential + 1."""
+        return sequence_after(self.ballots)
+
+    @property
+    def foreign_ballots(self) -> tuple[BoardBallot, ...]:
+        """The credential's ballots on the board that this device did not cast (no receipt
+        of it here, nor is it the pending one): someone else holds the credential."""
+        own = own_tracking_codes(self.voter)
+        return tuple(ballot for ballot in self.ballots if ballot.tracking_code not in own)
+
+    def foreign_notices(self) -> list[str]:
+        """What to tell the voter about each foreign ballot (:attr:`foreign_ballots`)."""
+        return [foreign_ballot_notice(ballot) for ballot in self.foreign_ballots]
+
+    def refresh(self) -> None:
+        """Read the setup and the credential's ballots from the board again."""
+        board = BoardClient(self._channel, self._timeout)
+        with calling(self.server, "read"):
+            setup = fetch_setup(board, self.state.election_id)
+            if setup.manifest_entry != self.voter.manifest_entry():
+                raise SetupRefused("the board's manifest entry is not the one kept at enrollment")
+            self.ballots = read_ballots(board, setup, self.credential.verify_key)
+        self.setup = setup
+        self._check_own_count()
+
+    def _check_own_count(self) -> None:
+        if self.state.next_sequence > self.next_sequence:
+            raise SetupRefused(
+                f"this device holds a receipt for your ballot with sequence "
+                f"{self.state.next_sequence - 1}, but the board shows your credential's "
+                f"ballots only up to sequence {self.next_sequence - 1}: the board no longer "
+                "shows a ballot you cast. Check your receipts with `evote receipt check "
+                "--online` and tell the election officials; nothing was sent"
+            )
 
     @classmethod
     def open(
@@ -153,7 +206,9 @@ class VotingSession:
     ) -> VotingSession:
         """Open the voter directory's credential with ``passphrase``, connect (to the server
         and with the CA kept at enrollment, unless given others), and read and check the
-        election's setup; the board's manifest must be the one kept at enrollment."""
+        election's setup and the credential's ballots on the board (the whole board is read:
+        :mod:`evote.client.voter.history`); the board's manifest must be the one kept at
+        enrollment."""
         voter = VoterDir(directory)
         state = voter.load_state()
         credential = voter.credential(state.election_id, passphrase)
@@ -162,14 +217,18 @@ class VotingSession:
         address = server or state.server
         channel = secure_channel(address, voter.ca_pem() if ca_pem is None else ca_pem)
         try:
+            board = BoardClient(channel, timeout)
             with calling(address, "read"):
-                setup = fetch_setup(BoardClient(channel, timeout), state.election_id)
-            if setup.manifest_entry != voter.manifest_entry():
-                raise SetupRefused("the board's manifest entry is not the one kept at enrollment")
+                setup = fetch_setup(board, state.election_id)
+                if setup.manifest_entry != voter.manifest_entry():
+                    raise SetupRefused(
+                        "the board's manifest entry is not the one kept at enrollment"
+                    )
+                ballots = read_ballots(board, setup, credential.verify_key)
+            return cls(voter, state, credential, setup, channel, address, timeout, ballots)
         except BaseException:
             channel.close()
             raise
-        return cls(voter, state, credential, setup, channel, address, timeout)
 
     def close(self) -> None:
         self._channel.close()
@@ -207,9 +266,21 @@ class VotingSession:
         return setup.context
 
     def prepare(self, plaintext: PlaintextBallot) -> PreparedBallot:
-        """Encrypt the choices (fresh ballot id and seed) with the next sequence number."""
+        """Encrypt the choices (fresh ballot id and seed) with the next sequence number (the
+        board's highest for this credential + 1)."""
         context = self.ready()
-        sequence = self.state.next_sequence
+        sequence = self.next_sequence
+        if sequence > 0 and not revote_allowed(self.manifest.revote_policy):
+            foreign = " ".join(
+                f"A ballot you did not cast on this device was cast with your credential at "
+                f"board entry {ballot.index}: tell the election officials."
+                for ballot in self.foreign_ballots
+            )
+            raise VoterError(
+                f"a ballot was already cast with your credential, and this election's revote "
+                f"policy ({self.manifest.revote_policy!r}) does not let a later ballot replace "
+                f"it. {foreign}".strip()
+            )
         encryption = encrypt_ballot(plaintext, context, self.credential.verify_key, sequence)
         code = encryption.ballot.confirmation_code(context)
         return PreparedBallot(plaintext, encryption, sequence, code)
@@ -242,23 +313,64 @@ class VotingSession:
                 "this encryption was challenged and its seed revealed: it can never be cast; "
                 "encrypt your choices again"
             )
-        if prepared.sequence != self.state.next_sequence:
+        if prepared.sequence != self.next_sequence:
             raise VoterError("this ballot was prepared before another was cast: prepare it again")
         entry = Entry.create(
             kinds.BALLOT, self.manifest.election_id, ballot.to_tlv(), [self.credential]
         ).encoded
         pending = PendingCast(entry, prepared.confirmation_code, prepared.sequence)
-        stored = _cast_entry(
-            self.voter,
-            self.state,
-            self.manifest,
-            self._box,
-            self.server,
-            pending,
-            prepared.plaintext.style,
-        )
+        try:
+            stored = _cast_entry(
+                self.voter,
+                self.state,
+                self.manifest,
+                self._box,
+                self.server,
+                pending,
+                prepared.plaintext.style,
+            )
+        except BallotRefused as error:
+            self._explain_refusal(error, prepared.sequence)
+            raise
         self.state = self.voter.load_state()
+        receipt = stored.receipt
+        self.ballots = (
+            *self.ballots,
+            BoardBallot(receipt.leaf_index, prepared.sequence, receipt.tracking_code),
+        )
         return stored
+
+    def _explain_refusal(self, error: BallotRefused, sequence: int) -> None:
+        """After a refusal, read the board again: if someone cast with the credential since
+        it was read, say so (the refusal named the sequence number the box expects), and the
+        next :meth:`prepare` uses the new number."""
+        try:
+            self.refresh()
+        except VoterError:
+            return  # the refusal itself is what the voter needs to hear
+        if self.next_sequence == sequence:
+            return
+        news = [ballot for ballot in self.foreign_ballots if ballot.sequence >= sequence]
+        what = (
+            "; ".join(foreign_ballot_notice(ballot) for ballot in news)
+            if news
+            else "another ballot was cast with your credential"
+        )
+        raise BallotRefused(
+            f"{error}. While you were voting, {what}. Nothing of yours was cast: run "
+            "`evote vote` again (your choices are encrypted afresh) and the new ballot will "
+            "replace it"
+        ) from None
+
+
+def own_tracking_codes(voter: VoterDir) -> set[bytes]:
+    """The tracking codes of the ballots this device cast (its cast receipts and the pending
+    ballot, if any)."""
+    codes = {voter.read_receipt(path).receipt.tracking_code for path in voter.receipts("cast")}
+    pending = voter.pending()
+    if pending is not None:
+        codes.add(Entry.decode(pending.entry).tracking_code)
+    return codes
 
 
 def is_revote(directory: Path, manifest: Manifest) -> bool:

@@ -34,6 +34,7 @@ from evote.client.voter.errors import (
     SetupRefused,
     VoterError,
 )
+from evote.client.voter.history import foreign_ballot_notice, read_ballots, sequence_after
 from evote.client.voter.setup import fetch_setup, parse_election_id
 from evote.client.voter.voting import revote_allowed
 from evote.crypto.keystore import INTERACTIVE
@@ -398,3 +399,56 @@ def test_a_joint_key_the_ceremony_does_not_give_is_refused(
             fetch_setup(LocalBoard(fresh), setup.manifest.election_id)
     finally:
         fresh.close()
+
+
+# --- the credential's ballots as the board shows them ------------------------------------------
+
+
+def test_the_credentials_ballots_on_the_board_give_the_next_sequence(
+    setup: StagedElection, board: BulletinBoard
+) -> None:
+    mine, other = SigningKey.generate(), SigningKey.generate()
+    voters = sorted((mine.verify_key, other.verify_key), key=lambda k: k.encode())
+    post(board, setup, kinds.CREDENTIALS, CredentialList(tuple(voters)).to_tlv(), [setup.authority])
+    post(board, setup, kinds.OPEN, PhaseMark("open", 1).to_tlv(), setup.officials)
+    election_id = setup.manifest.election_id
+
+    read = fetch_setup(LocalBoard(board), election_id)
+    assert read_ballots(LocalBoard(board), read, mine.verify_key) == ()
+    assert sequence_after(()) == 0
+
+    board.append([setup.ballot_by(mine, 0), setup.ballot_by(other, 0)])
+    elsewhere = setup.ballot_by(mine, 1)  # cast by whoever else holds the credential
+    board.append([elsewhere])
+    read = fetch_setup(LocalBoard(board), election_id)
+    ballots = read_ballots(LocalBoard(board), read, mine.verify_key)
+    first = board.size - 3
+    assert [(b.index, b.sequence) for b in ballots] == [(first, 0), (first + 2, 1)]
+    assert ballots[1].tracking_code == Entry.decode(elsewhere).tracking_code
+    assert sequence_after(ballots) == 2
+    notice = foreign_ballot_notice(ballots[1])
+    assert notice.startswith(
+        "a ballot you did not cast on this device was cast with your credential at board "
+        f"entry {first + 2} (sequence 1, tracking code "
+    )
+    assert "this ballot replaces it" in notice
+
+
+def test_ballots_the_checkpoint_does_not_commit_to_are_refused(
+    setup: StagedElection, board: BulletinBoard
+) -> None:
+    mine = SigningKey.generate()
+    post(
+        board,
+        setup,
+        kinds.CREDENTIALS,
+        CredentialList((mine.verify_key,)).to_tlv(),
+        [setup.authority],
+    )
+    post(board, setup, kinds.OPEN, PhaseMark("open", 1).to_tlv(), setup.officials)
+    board.append([setup.ballot_by(mine, 0)])
+    local = LocalBoard(board)
+    read = fetch_setup(local, setup.manifest.election_id)
+    local.swap = {board.size - 1: setup.ballot_by(mine, 0)}  # the server hides the real one
+    with pytest.raises(SetupRefused, match="not the ones its signed checkpoint commits to"):
+        read_ballots(local, read, mine.verify_key)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -13,14 +15,19 @@ from evote.crypto.elgamal import new_ballot_seed
 from evote.crypto.signing import SigningKey
 from evote.election.audit import AuditReveal
 from evote.election.encrypt import EncryptionResult, encrypt_with_seed
+from evote.errors import StoreCorrupted
+from evote.mock.defaults import REFERENCE_CONTESTS
+from evote.mock.staging import stage_election
 from evote.record import kinds
 from evote.record.ballot_box import (
     BallotBox,
     BallotRejected,
+    SequenceRejected,
     Submission,
     check_proofs,
     parse_submission,
 )
+from evote.record.ballot_station import BallotStation
 from tests.unit.election.test_audit import reuse_nonces
 from tests.unit.election.test_ballot import (
     CONTEXT,
@@ -75,11 +82,14 @@ def test_ballots_of_listed_voters_are_admitted() -> None:
     submit(box, ballot_entry(cast("south", voter=OTHER_VOTER)))
 
 
-def test_a_revote_with_a_higher_sequence_is_admitted() -> None:
+def test_a_revote_with_the_next_sequence_is_admitted() -> None:
     box = new_box()
+    assert box.expected_sequence(VOTER.verify_key) == 0
     submit(box, ballot_entry(cast(sequence=0)))
     submit(box, ballot_entry(cast(sequence=1)))
-    submit(box, ballot_entry(cast("south", sequence=7)))  # gaps are fine
+    submit(box, ballot_entry(cast("south", sequence=2)))
+    assert box.expected_sequence(VOTER.verify_key) == 3
+    assert box.expected_sequence(OTHER_VOTER.verify_key) == 0
 
 
 def test_audits_then_a_fresh_ballot_are_admitted() -> None:
@@ -212,20 +222,48 @@ def test_a_replayed_old_ballot_after_a_revote_is_refused() -> None:
     submit(box, ballot_entry(cast(sequence=1)))
     with pytest.raises(BallotRejected, match="was already used"):
         submit(box, first)  # the very same entry: its id is spent
-    with pytest.raises(
-        BallotRejected, match=r"sequence 0 is not above this credential's last \(1\)"
-    ):
+    with pytest.raises(SequenceRejected, match=r"sequence 0 refused: expected sequence 2") as old:
         submit(box, ballot_entry(cast(sequence=0)))  # an old sequence, re-encrypted
+    assert (old.value.sequence, old.value.expected) == (0, 2)
+    assert "replayed" in str(old.value)
 
 
-def test_a_second_ballot_needs_a_higher_sequence() -> None:
+def test_a_credentials_first_ballot_has_sequence_0() -> None:
     box = new_box()
-    submit(box, ballot_entry(cast(sequence=2)))
-    with pytest.raises(
-        BallotRejected, match=r"sequence 2 is not above this credential's last \(2\)"
-    ):
+    with pytest.raises(SequenceRejected, match=r"sequence 2 refused: expected sequence 0") as got:
         submit(box, ballot_entry(cast(sequence=2)))
+    assert "its first must have sequence 0" in str(got.value)
+    assert box.expected_sequence(VOTER.verify_key) == 0  # the refusal changed nothing
+    submit(box, ballot_entry(cast(sequence=0)))
+
+
+def test_a_repeated_sequence_is_refused_per_credential() -> None:
+    box = new_box()
+    submit(box, ballot_entry(cast(sequence=0)))
+    with pytest.raises(SequenceRejected, match=r"sequence 0 refused: expected sequence 1"):
+        submit(box, ballot_entry(cast(sequence=0)))
     submit(box, ballot_entry(cast(voter=OTHER_VOTER, sequence=0)))  # per credential
+
+
+def test_a_jump_in_sequence_is_refused_with_the_number_expected() -> None:
+    """Whoever holds the credential cannot cast far ahead and so block every later revote."""
+    box = new_box()
+    submit(box, ballot_entry(cast(sequence=0)))
+    with pytest.raises(SequenceRejected, match=r"sequence 1000000 refused: expected sequence 1"):
+        submit(box, ballot_entry(cast(sequence=1_000_000)))
+    with pytest.raises(SequenceRejected, match=r"sequence 2 refused: expected sequence 1"):
+        submit(box, ballot_entry(cast(sequence=2)))
+    submit(box, ballot_entry(cast(sequence=1)))  # the number the refusal named
+
+
+def test_a_sequence_refusal_survives_pickling() -> None:
+    """The refusal crosses process boundaries (proof workers) with its numbers intact."""
+    refusal = pickle.loads(pickle.dumps(SequenceRejected(5, 1)))  # noqa: S301 - our own bytes
+    assert (refusal.sequence, refusal.expected, str(refusal)) == (
+        5,
+        1,
+        str(SequenceRejected(5, 1)),
+    )
 
 
 # --- weeding: no α twice --------------------------------------------------------------------------
@@ -379,3 +417,44 @@ def test_an_audit_revealing_the_seed_of_an_earlier_cast_ballot_is_refused() -> N
     later = encrypt_with_seed(plaintext(), CONTEXT, VOTER.verify_key, 1, b"\x05" * 16, seed)
     with pytest.raises(BallotRejected, match="reused an audited seed"):
         submit(box, audit_entry(later))
+
+
+# --- the same rule after a restart (the station replays the board) ------------------------------
+
+
+def test_a_restarted_station_replays_the_board_and_expects_the_next_sequence(
+    tmp_path: Path,
+) -> None:
+    staged = stage_election(tmp_path / "election", "Box test", [REFERENCE_CONTESTS[0]], voters=1)
+    board = staged.open_board()
+    try:
+        station = BallotStation(board)
+        station.submit(staged.ballot(0, sequence=0), "ballot")
+        station.submit(staged.ballot(0, sequence=1), "ballot")
+    finally:
+        board.close()
+    board = staged.open_board()
+    try:
+        restarted = BallotStation(board)
+        size = board.size
+        with pytest.raises(SequenceRejected, match="expected sequence 2"):
+            restarted.submit(staged.ballot(0, sequence=3), "ballot")
+        with pytest.raises(SequenceRejected, match="expected sequence 2"):
+            restarted.submit(staged.ballot(0, sequence=1), "ballot")
+        assert board.size == size  # nothing written
+        assert restarted.submit(staged.ballot(0, sequence=2), "ballot").index == size
+    finally:
+        board.close()
+
+
+def test_a_board_holding_a_sequence_gap_is_not_served(tmp_path: Path) -> None:
+    """A gap that reached the board around the box breaks its rules: the station refuses to
+    serve rather than enforce other rules than the verifier's."""
+    staged = stage_election(tmp_path / "election", "Box test", [REFERENCE_CONTESTS[0]], voters=1)
+    board = staged.open_board()
+    try:
+        board.append([staged.ballot(0, sequence=0), staged.ballot(0, sequence=2)])
+        with pytest.raises(StoreCorrupted, match=r"expected sequence 1"):
+            BallotStation(board)
+    finally:
+        board.close()

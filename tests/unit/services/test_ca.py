@@ -82,6 +82,7 @@ def test_server_certificate_properties(ca: ElectionCA) -> None:
         (Role.for_guardian(3), "urn:evote:role:guardian:3"),
         (Role.for_witness("party-a"), "urn:evote:role:witness:party-a"),
         (Role.credential_authority(), "urn:evote:role:credential-authority"),
+        (Role.dealer(), "urn:evote:role:dealer"),
         (Role.board(), "urn:evote:role:board"),
         (Role.admin(), "urn:evote:role:admin"),
     ],

@@ -549,10 +549,40 @@ def test_an_old_sequence_number_after_a_newer_ballot(sequence: int) -> None:
     assert counted(verdicts) == COUNTED
 
 
-def test_a_higher_sequence_number_counts_instead() -> None:
-    findings, verdicts = judge(before_close(E.ballot_entry(E.new_ballot(0, 5))))
+def test_the_next_sequence_number_counts_instead() -> None:
+    findings, verdicts = judge(before_close(E.ballot_entry(E.new_ballot(0, 2))))
     assert findings.passed
     assert counted(verdicts) == [SECOND, THIRD, CLOSE_AT]
+
+
+@pytest.mark.parametrize("sequence", [3, 1_000_000])
+def test_a_jump_in_sequence_numbers_is_a_gap(sequence: int) -> None:
+    """Whoever holds a credential cannot cast far ahead: the next ballot must have 2."""
+    findings, verdicts = judge(before_close(E.ballot_entry(E.new_ballot(0, sequence))))
+    assert where(findings) == [(CLOSE_AT, "sequence")]
+    assert f"sequence {sequence} skips 2" in messages(findings)
+    assert f"earlier valid ballot at entry {REVOTE} has sequence 1" in messages(findings)
+    assert counted(verdicts) == COUNTED  # the highest valid sequence still counts
+
+
+def test_a_credentials_first_ballot_has_sequence_0() -> None:
+    """Voter 2's first ballot replaced by one with sequence 1: nothing came before it."""
+    entries = list(E.entries)
+    entries[THIRD] = E.ballot_entry(E.new_ballot(2, 1))
+    findings, verdicts = judge(entries)
+    assert where(findings) == [(THIRD, "sequence")]
+    assert "sequence 1, but this is the credential's first valid ballot" in messages(findings)
+    assert counted(verdicts) == [SECOND, REVOTE]
+
+
+def test_a_ballot_after_an_invalid_one_of_its_credential_says_why_it_is_first() -> None:
+    """Voter 0's first ballot signed by someone else is invalid; its revote (sequence 1) is
+    then the credential's first valid ballot, and the finding points at the invalid one."""
+    entries = list(E.entries)
+    entries[FIRST] = E.ballot_entry(E.ballots[0], VOTERS[1])
+    findings, _ = judge(entries)
+    assert where(findings) == [(FIRST, "signatures"), (REVOTE, "sequence")]
+    assert f"its ballot at entry {FIRST} is invalid" in messages(findings)
 
 
 def test_a_malformed_ballot_body() -> None:
