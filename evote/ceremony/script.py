@@ -8,6 +8,10 @@ evote operation that ``evote ceremony run`` executes in a rehearsal; the expecta
 what the runner compares with what it observed. ``sign-off`` names the witnesses who sign
 the transcript. The format is described in ``ceremonies/README.md``.
 
+A script rehearses one scheme (``election.scheme``): ``elgamal`` (scheme A, the guardians'
+dealer-free ceremony, the default) or ``paillier`` (scheme B, a trusted ``dealer`` role deals
+threshold Paillier keys). Each action says which schemes it belongs to.
+
 This module is pure: :func:`parse_script` takes the text of a script and returns a
 :class:`Script` or raises :class:`ScriptError`, whose message names the step (its number,
 title and action) and the field at fault.
@@ -23,6 +27,7 @@ from typing import Final
 
 import yaml
 
+from evote.election.manifest import ELGAMAL, PAILLIER, SCHEME_NAMES, SchemeName
 from evote.errors import EvoteError
 
 FORMAT: Final = "evote-ceremony/v1"
@@ -38,6 +43,7 @@ class RoleKind(StrEnum):
     GUARDIAN = "guardian"
     WITNESS = "witness"
     CREDENTIAL_AUTHORITY = "credential-authority"
+    DEALER = "dealer"
 
 
 #: ``by:`` may name a whole group of roles by its plural.
@@ -67,7 +73,8 @@ class ActionSpec:
     ``rank`` orders the once-only actions of an election (``None``: may repeat anywhere after
     the manifest); ``covers`` is the last rank a compound action stands for; ``requires`` must
     have happened in an earlier step; ``officials`` marks actions whose entry an official
-    quorum signs (the officials named in ``by``).
+    quorum signs (the officials named in ``by``); ``schemes`` are the schemes whose scripts
+    may use it (ranks are compared only within one scheme's actions).
     """
 
     name: str
@@ -79,6 +86,7 @@ class ActionSpec:
     rank: int | None
     covers: int | None = None
     officials: bool = False
+    schemes: frozenset[SchemeName] = frozenset(SCHEME_NAMES)
 
     @property
     def last_rank(self) -> int | None:
@@ -100,6 +108,7 @@ def _spec(
     params: Mapping[str, ValueType] | None = None,
     covers: int | None = None,
     officials: bool = False,
+    schemes: tuple[SchemeName, ...] = (ELGAMAL,),
 ) -> ActionSpec:
     return ActionSpec(
         name,
@@ -111,14 +120,16 @@ def _spec(
         rank,
         covers,
         officials,
+        frozenset(schemes),
     )
 
 
-_G, _O, _W, _CA = (
+_G, _O, _W, _CA, _D = (
     RoleKind.GUARDIAN,
     RoleKind.OFFICIAL,
     RoleKind.WITNESS,
     RoleKind.CREDENTIAL_AUTHORITY,
+    RoleKind.DEALER,
 )
 
 ACTIONS: Final[Mapping[str, ActionSpec]] = {
@@ -131,6 +142,7 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = {
             requires=None,
             rank=0,
             officials=True,
+            schemes=SCHEME_NAMES,
         ),
         _spec(
             "transport-keys",
@@ -138,6 +150,33 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = {
             {_G},
             requires="publish-manifest",
             rank=1,
+            schemes=SCHEME_NAMES,
+        ),
+        _spec(
+            "deal",
+            "scheme B: the dealer deals the threshold Paillier key and seals each guardian's "
+            "share; the officials named check the key and co-sign it",
+            {_D, _O},
+            requires="transport-keys",
+            rank=2,
+            expects={"signatures": ValueType.COUNT, "sealed": ValueType.COUNT},
+            params={"bad-shares": ValueType.GUARDIANS},
+            officials=True,
+            schemes=(PAILLIER,),
+        ),
+        _spec(
+            "accept-shares",
+            "scheme B: each guardian opens and checks its share, then posts its key check; a "
+            "bad share is refused",
+            {_G},
+            requires="deal",
+            rank=3,
+            expects={
+                "accepted": ValueType.COUNT,
+                "refused": ValueType.GUARDIANS,
+                "verified": ValueType.COUNT,
+            },
+            schemes=(PAILLIER,),
         ),
         _spec(
             "commit",
@@ -296,6 +335,7 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = {
             requires="publish-manifest",
             rank=None,
             expects={"cosignatures": ValueType.COUNT},
+            schemes=SCHEME_NAMES,
         ),
     )
 }
@@ -312,7 +352,8 @@ class Role:
 
 @dataclass(frozen=True, slots=True)
 class ElectionSettings:
-    """The rehearsal's election: contests preset, quorums, registered voters, log witnesses."""
+    """The rehearsal's election: contests preset, quorums, registered voters, log witnesses,
+    and the scheme (``elgamal``, scheme A, unless the script says ``paillier``)."""
 
     name: str
     contests: str
@@ -321,6 +362,7 @@ class ElectionSettings:
     voters: int
     log_witnesses: int
     log_witness_quorum: int
+    scheme: SchemeName = ELGAMAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +471,7 @@ _ELECTION_KEYS: Final = {
     "voters",
     "log-witnesses",
     "log-witness-quorum",
+    "scheme",
 }
 _STEP_KEYS: Final = {
     "step",
@@ -534,12 +577,14 @@ def _roles(value: object) -> tuple[Role, ...]:
             raise ScriptError(f"roles: a ceremony needs at least one {kind.value}")
     if sum(role.kind == RoleKind.CREDENTIAL_AUTHORITY for role in roles) > 1:
         raise ScriptError("roles: there is at most one credential authority")
+    if sum(role.kind == RoleKind.DEALER for role in roles) > 1:
+        raise ScriptError("roles: there is at most one dealer")
     return tuple(roles)
 
 
 def _election(value: object, roles: Sequence[Role]) -> ElectionSettings:
     fields = _mapping(value, "election")
-    required = _ELECTION_KEYS - {"voters"}
+    required = _ELECTION_KEYS - {"voters", "scheme"}
     _keys(fields, required, _ELECTION_KEYS, "election")
     guardians = sum(role.kind == RoleKind.GUARDIAN for role in roles)
     officials = sum(role.kind == RoleKind.OFFICIAL for role in roles)
@@ -551,7 +596,19 @@ def _election(value: object, roles: Sequence[Role]) -> ElectionSettings:
         voters=_count(fields.get("voters", 0), "election.voters"),
         log_witnesses=_count(fields["log-witnesses"], "election.log-witnesses", 1),
         log_witness_quorum=_count(fields["log-witness-quorum"], "election.log-witness-quorum", 1),
+        scheme=_scheme(fields.get("scheme", ELGAMAL)),
     )
+    dealers = sum(role.kind == RoleKind.DEALER for role in roles)
+    if settings.scheme == PAILLIER and not dealers:
+        raise ScriptError(
+            "roles: scheme paillier (scheme B) needs a dealer role (kind: dealer), who deals "
+            "the key"
+        )
+    if settings.scheme != PAILLIER and dealers:
+        raise ScriptError(
+            f"roles: scheme {settings.scheme} has no dealer (the guardians make the key); "
+            "remove the dealer role or set election.scheme: paillier"
+        )
     for quorum, count, what in (
         (settings.guardian_quorum, guardians, "guardian-quorum"),
         (settings.official_quorum, officials, "official-quorum"),
@@ -560,6 +617,16 @@ def _election(value: object, roles: Sequence[Role]) -> ElectionSettings:
         if quorum > count:
             raise ScriptError(f"election.{what} is {quorum}, but there are only {count}")
     return settings
+
+
+def _scheme(value: object) -> SchemeName:
+    for name in SCHEME_NAMES:
+        if value == name:
+            return name
+    raise ScriptError(
+        f"election.scheme must be one of {', '.join(SCHEME_NAMES)}; got {value!r} "
+        "(elgamal is scheme A, the guardians' ceremony; paillier is scheme B, with a dealer)"
+    )
 
 
 def _steps(value: object, roles: Sequence[Role], election: ElectionSettings) -> tuple[Step, ...]:
@@ -577,7 +644,7 @@ def _steps(value: object, roles: Sequence[Role], election: ElectionSettings) -> 
             if spec.rank <= last_rank or step.action in done:
                 raise ScriptError(
                     f"{step.label}: out of order or repeated; the order is "
-                    f"{', '.join(_ordered_actions())}"
+                    f"{', '.join(_ordered_actions(election.scheme))}"
                 )
             last_rank = spec.last_rank if spec.last_rank is not None else spec.rank
         done.add(step.action)
@@ -596,9 +663,17 @@ def _steps(value: object, roles: Sequence[Role], election: ElectionSettings) -> 
     return tuple(steps)
 
 
-def _ordered_actions() -> list[str]:
-    ranked = [spec for spec in ACTIONS.values() if spec.rank is not None and spec.covers is None]
+def _ordered_actions(scheme: SchemeName) -> list[str]:
+    ranked = [
+        spec
+        for spec in ACTIONS.values()
+        if spec.rank is not None and spec.covers is None and scheme in spec.schemes
+    ]
     return [spec.name for spec in sorted(ranked, key=lambda spec: spec.rank or 0)]
+
+
+def _scheme_actions(scheme: SchemeName) -> list[str]:
+    return sorted(spec.name for spec in ACTIONS.values() if scheme in spec.schemes)
 
 
 def _step(item: object, position: int, roles: Sequence[Role], election: ElectionSettings) -> Step:
@@ -614,6 +689,11 @@ def _step(item: object, position: int, roles: Sequence[Role], election: Election
             f"{label}: unknown action {action!r}; the actions are {', '.join(sorted(ACTIONS))}"
         )
     spec = ACTIONS[action]
+    if election.scheme not in spec.schemes:
+        raise ScriptError(
+            f"{label}: a scheme {election.scheme} script cannot use it; its actions are "
+            f"{', '.join(_scheme_actions(election.scheme))}"
+        )
     by = _actors(raw["by"], roles, spec, label)
     params = _values(raw.get("params", {}), spec.params, roles, f"{label}: params")
     expect_fields = _values(raw["expect"], spec.expects, roles, f"{label}: expect")
@@ -701,6 +781,8 @@ def _check_step(step: Step, roles: Sequence[Role], election: ElectionSettings) -
                 f"{step.label}: names {named} official(s) to sign; the quorum is "
                 f"{election.official_quorum}"
             )
+    if step.action == "deal" and not any(kind_of[r] == RoleKind.DEALER for r in step.by):
+        raise ScriptError(f"{step.label}: by must name the dealer, who deals the key")
     if step.action == "publish-credentials" and election.voters < 1:
         raise ScriptError(f"{step.label}: election.voters must say how many voters to register")
     if step.action == "vote" and not 1 <= step.count("voters") <= election.voters:

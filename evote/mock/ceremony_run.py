@@ -16,16 +16,24 @@ and the transcript follow the script step by step. The ``judge`` step judges aga
 entries read back from the board, as any observer would, and requires the same verdict as
 the guardians reached.
 
+A scheme B script (``election.scheme: paillier``) has a simulated dealer instead: the dealer
+ceremony is :func:`evote.ceremony.dealer.run_dealer_ceremony`, computed when the transport keys
+are reached, its entries held back the same way and posted by the ``transport-keys``, ``deal``
+and ``accept-shares`` steps. The officials named in the ``deal`` step co-sign the dealer's key;
+the guardians that step names in ``params.bad-shares`` are dealt a bad share (a rehearsal of a
+refusal), which they refuse, posting no key check.
+
 MOCK ONLY: the simulated parties hold each other's secrets in one process. A real ceremony
 runs each guardian's rounds on the guardian's own machine.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeVar
@@ -39,12 +47,24 @@ from evote.board.record import CHECKPOINTS_FILE, ENTRIES_FILE
 from evote.board.store import MemoryStore
 from evote.board.witness import Witness
 from evote.ceremony import messages
+from evote.ceremony.dealer import (
+    Deal,
+    DealerCeremony,
+    Dealing,
+    check_dealt_key,
+    deal_shares,
+    run_dealer_ceremony,
+    seal_dealing,
+    verify_paillier_key_check,
+)
 from evote.ceremony.messages import (
     Commit,
     Complaint,
+    DealtKey,
     GuardianKey,
     JointKey,
     KeyCheck,
+    PaillierKeyCheck,
     SealedShares,
     ShareReveal,
     TransportKey,
@@ -62,13 +82,16 @@ from evote.ceremony.transcript import (
     TranscriptBody,
     WitnessKey,
 )
+from evote.crypto import paillier
+from evote.crypto.paillier import PaillierKeyShare
 from evote.crypto.proofs.chaum_pedersen import verify_decryption_share
 from evote.crypto.proofs.schnorr import verify_coefficient
+from evote.crypto.sealing import TransportPrivateKey
 from evote.crypto.signing import SigningKey
 from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext, base_hash
 from evote.election.encrypt import PlaintextBallot, encrypt_ballot
-from evote.election.manifest import Manifest
+from evote.election.manifest import PAILLIER, Manifest
 from evote.election.outcome import outcome_lines
 from evote.election.tally import (
     EncryptedTally,
@@ -137,6 +160,7 @@ class _Rehearsal:
         self.guardian_keys = tuple(SigningKey.generate() for _ in script.guardians)
         self.authority = SigningKey.generate()
         self.log_key = SigningKey.generate()
+        self.dealer = SigningKey.generate() if self.settings.scheme == PAILLIER else None
         self.log_witness_keys = tuple(
             (f"witness-{i}.ceremony.evote.mock", SigningKey.generate())
             for i in range(1, self.settings.log_witnesses + 1)
@@ -153,13 +177,14 @@ class _Rehearsal:
             log_key=self.log_key,
             witnesses=self.log_witness_keys,
             witness_quorum=self.settings.log_witness_quorum,
+            dealer=self.dealer,
         )
         self.election_id = self.manifest.election_id
         self.board = BulletinBoard(
             MemoryStore(),
             self.log_key,
             self.manifest.log_origin,
-            kinds.entry_rules(self.election_id),
+            kinds.entry_rules(self.election_id, self.manifest.scheme_name),
             self.manifest.witness_keys(),
         )
         self.log_witnesses = [
@@ -167,6 +192,7 @@ class _Rehearsal:
             for name, key in self.log_witness_keys
         ]
         self.ceremony: CeremonyRun | None = None
+        self.dealer_run: DealerCeremony | None = None
         self.held: dict[str, list[bytes]] = {}
         self.outcome: CeremonyOutcome | None = None
         self.context: ElectionContext | None = None
@@ -227,22 +253,56 @@ class _Rehearsal:
 
     # the key ceremony ------------------------------------------------------------------------
 
+    def _hold(self, kind: str, body: bytes, signers: Sequence[SigningKey]) -> None:
+        """Sign a ceremony message now and hold it back until its step posts it."""
+        signed = Entry.create(kind, self.election_id, body, signers)
+        self.held.setdefault(kind, []).append(signed.encoded)
+
+    def _hold_as_guardian(self, kind: str, body: bytes, guardian: int) -> None:
+        self._hold(kind, body, [self.guardian_keys[guardian - 1]])
+
     def _ceremony(self) -> CeremonyRun:
         """The guardians' rounds, computed once; each message signed and held for its step."""
+        if self.dealer is not None:
+            raise StepFailed("a scheme B election has no guardians' ceremony: its dealer deals")
         if self.ceremony is None:
-
-            def hold(kind: str, body: bytes, guardian: int) -> None:
-                signed = Entry.create(
-                    kind, self.election_id, body, [self.guardian_keys[guardian - 1]]
-                )
-                self.held.setdefault(kind, []).append(signed.encoded)
-
-            self.ceremony = run_ceremony(self.manifest, hold)
+            self.ceremony = run_ceremony(self.manifest, self._hold_as_guardian)
         return self.ceremony
+
+    def _dealer_ceremony(self) -> DealerCeremony:
+        """Scheme B: the dealer ceremony, computed once, its entries held for their steps.
+
+        The officials of the script's ``deal`` step co-sign the dealer's key; the guardians in
+        its ``params.bad-shares`` are dealt a bad share."""
+        if self.dealer is None:
+            raise StepFailed("a scheme A election has no dealer: its guardians make the key")
+        if self.dealer_run is None:
+            dealer = self.dealer
+            deal_step = next((step for step in self.script.steps if step.action == "deal"), None)
+            co_signers = self.officials_of(deal_step) if deal_step is not None else []
+            bad = (
+                {self.script.guardian_index(role) for role in deal_step.roles("bad-shares")}
+                if deal_step is not None
+                else set()
+            )
+
+            def as_dealer(kind: str, body: bytes, with_officials: bool) -> None:
+                self._hold(kind, body, [dealer, *(co_signers if with_officials else ())])
+
+            self.dealer_run = run_dealer_ceremony(
+                self.manifest,
+                self._hold_as_guardian,
+                as_dealer,
+                deal=_dealing_bad_shares_to(bad) if bad else deal_shares,
+            )
+        return self.dealer_run
 
     def release(self, kind: str) -> int:
         """Post the held messages of one round; return how many."""
-        self._ceremony()
+        if self.dealer is None:
+            self._ceremony()
+        else:
+            self._dealer_ceremony()
         batch = self.held.pop(kind, [])
         if batch:
             self.board.append(batch)
@@ -354,6 +414,62 @@ class _Rehearsal:
                 continue
             verified += 1
         return {"verified": verified}
+
+    def deal(self, step: Step) -> Observed:
+        """Post the dealer's key (co-signed) and the sealed shares; check the key from the board
+        as the officials did before signing it."""
+        self.release(messages.PAILLIER_KEY)
+        self.release(messages.PAILLIER_SHARE)
+        key_entry = self._dealt_key_entry()
+        context = check_dealt_key(self.manifest, DealtKey.from_tlv(key_entry.body))
+        return {
+            "signatures": len(key_entry.signatures),
+            "sealed": len(self._entries_of(messages.PAILLIER_SHARE)),
+            "modulus-bits": context.paillier_key.n.bit_length(),
+        }
+
+    def accept_shares(self, step: Step) -> Observed:
+        """Post the key checks of the guardians that accepted their shares; verify each from
+        the board. The ceremony's key is the election's only if no guardian refused."""
+        run = self._dealer_ceremony()
+        self.release(messages.PAILLIER_KEY_CHECK)
+        context = check_dealt_key(self.manifest, DealtKey.from_tlv(self._dealt_key_entry().body))
+        verified = 0
+        for check in self.read_back(
+            messages.PAILLIER_KEY_CHECK,
+            lambda body: PaillierKeyCheck.from_tlv(body, context.paillier_key),
+        ):
+            try:
+                verify_paillier_key_check(check, context)
+            except VerificationError:
+                continue
+            verified += 1
+        observed: Observed = {
+            "accepted": len(self.guardian_keys) - len(run.refused),
+            "refused": [self.script.guardian_role(i) for i in sorted(run.refused)],
+            "verified": verified,
+        }
+        if run.refused:
+            observed["reasons"] = {
+                self.script.guardian_role(i): why for i, why in sorted(run.refused.items())
+            }
+        else:
+            self.context = run.require_context()
+        return observed
+
+    def _dealt_key_entry(self) -> Entry:
+        """The dealer's key entry as read back from the board: there must be exactly one."""
+        found = self._entries_of(messages.PAILLIER_KEY)
+        if len(found) != 1:
+            raise StepFailed(f"expected one dealer's key on the board, found {len(found)}")
+        return found[0]
+
+    def _entries_of(self, kind: str) -> list[Entry]:
+        return [
+            entry
+            for entry in (Entry.decode(data) for data in self.board.entries(0, self.board.size))
+            if entry.kind == kind
+        ]
 
     def key_generation(self, step: Step) -> Observed:
         for kind in (messages.TRANSPORT, messages.COMMIT, messages.REVEAL, messages.SHARES):
@@ -537,6 +653,8 @@ def _handlers(rehearsal: _Rehearsal) -> dict[str, Callable[[Step], Observed]]:
     return {
         "publish-manifest": rehearsal.publish_manifest,
         "transport-keys": rehearsal.transport_keys,
+        "deal": rehearsal.deal,
+        "accept-shares": rehearsal.accept_shares,
         "commit": rehearsal.commit,
         "reveal": rehearsal.reveal,
         "seal-shares": rehearsal.seal_shares,
@@ -556,6 +674,24 @@ def _handlers(rehearsal: _Rehearsal) -> dict[str, Callable[[Step], Observed]]:
         "verify-record": rehearsal.verify,
         "witness-checkpoint": rehearsal.witness_checkpoint,
     }
+
+
+def _dealing_bad_shares_to(guardians: set[int]) -> Deal:
+    """A dealer that deals these guardians a share one off from theirs (a refusal rehearsed);
+    everything else is :func:`evote.ceremony.dealer.seal_dealing` on a real deal."""
+
+    def deal(manifest: Manifest, transport_keys: Mapping[int, TransportKey]) -> Dealing:
+        output = paillier.deal(len(manifest.guardians), manifest.guardian_quorum)
+        shares = tuple(
+            PaillierKeyShare(share.guardian, share.secret + 1)
+            if share.guardian in guardians
+            else share
+            for share in output.shares
+        )
+        bad = dataclasses.replace(output, shares=shares)
+        return seal_dealing(manifest, transport_keys, bad, TransportPrivateKey.generate())
+
+    return deal
 
 
 def _json(value: Value) -> Json:

@@ -1,8 +1,9 @@
 """`evote ceremony run` and `evote ceremony verify-transcript` on the shipped scripts.
 
-Both scripts are rehearsed through the command line, their transcripts verify (the tally's
-also against its exported record), an altered transcript does not, and a script whose
-expectation is not met fails at the step it names.
+The shipped scripts are rehearsed through the command line, their transcripts verify (the
+tally's and the dealer's also against their exported records), an altered transcript does
+not, and a script whose expectation is not met fails at the step it names. The scheme B
+dealer script also rehearses a guardian refusing a bad share.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from evote.board.entry import Entry
+from evote.board.record import read_entries
 from evote.ceremony import messages
 from evote.ceremony.messages import SealedShares
 from evote.ceremony.rounds import CeremonyRun, Message, Post, Tamper, run_ceremony
@@ -32,6 +35,7 @@ from evote.verify.runner import verify_record
 CEREMONIES = Path(__file__).resolve().parents[2] / "ceremonies"
 KEY_GENERATION = CEREMONIES / "key-generation-5-of-3.yaml"
 TALLY = CEREMONIES / "tally-decryption-2-absent.yaml"
+DEALER = CEREMONIES / "paillier-dealer-3-of-2.yaml"
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,11 @@ def key_generation(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
 @pytest.fixture(scope="module")
 def tally(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
     return rehearse(TALLY, tmp_path_factory.mktemp("tally"))
+
+
+@pytest.fixture(scope="module")
+def dealer(tmp_path_factory: pytest.TempPathFactory) -> Rehearsal:
+    return rehearse(DEALER, tmp_path_factory.mktemp("dealer"))
 
 
 def write(document: dict[str, Any], path: Path) -> Path:
@@ -150,6 +159,78 @@ def test_a_transcript_does_not_match_another_ceremony_record(
     )  # fmt: skip
     assert verified.exit_code == 1
     assert "FAILED" in said(verified)
+
+
+def test_the_dealer_ceremony_runs_and_its_transcript_verifies(dealer: Rehearsal) -> None:
+    assert dealer.result.exit_code == 0, dealer.result.output
+    assert "CEREMONY PASSED: 5 steps" in said(dealer.result)
+    verified = invoke(
+        "ceremony", "verify-transcript", str(dealer.transcript), "--record", str(dealer.record)
+    )
+    assert verified.exit_code == 0, verified.output
+    assert "VERIFIED" in said(verified)
+    assert "matches the record" in said(verified)
+
+
+def test_the_dealer_transcript_shows_the_key_co_signed_and_every_share_accepted(
+    dealer: Rehearsal,
+) -> None:
+    transcript = Transcript.from_json_text(dealer.transcript.read_text(encoding="utf-8"))
+    steps = {step.action: step for step in transcript.body.steps}
+    assert all(step.status == "passed" for step in transcript.body.steps)
+    kinds = [entry.kind for step in transcript.body.steps for entry in step.entries]
+    assert kinds == [
+        "manifest",
+        *["ceremony-transport"] * 3,
+        "paillier-key",
+        *["paillier-share"] * 3,
+        *["paillier-key-check"] * 3,
+    ]
+    assert steps["deal"].observed["signatures"] == 3  # the dealer and officials 1 and 2
+    assert steps["deal"].observed["modulus-bits"] == 2048
+    accept = steps["accept-shares"].observed
+    assert (accept["accepted"], accept["refused"], accept["verified"]) == (3, [], 3)
+    assert "reasons" not in accept
+    # The exported record's manifest names scheme B.
+    manifest = Manifest.from_tlv(Entry.decode(read_entries(dealer.record)[0]).body)
+    assert manifest.scheme_name == "paillier"
+
+
+def dealer_script_dealing_a_bad_share(accept_expects: dict[str, Any]) -> str:
+    """The shipped dealer script, with guardian 2 dealt a bad share and step 4 expecting
+    ``accept_expects``."""
+    document = yaml.safe_load(DEALER.read_text(encoding="utf-8"))
+    document["steps"][2]["params"] = {"bad-shares": ["guardian-2"]}
+    document["steps"][3]["expect"] = accept_expects
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+
+def test_a_guardian_refuses_a_bad_share_and_the_step_shows_it() -> None:
+    text = dealer_script_dealing_a_bad_share(
+        {"entries": 2, "accepted": 2, "refused": ["guardian-2"], "verified": 2}
+    )
+    run = run_script(parse_script(text), script_file="bad-share.yaml")
+    assert run.passed, run.transcript.body.failure
+    accept = run.transcript.body.steps[3]
+    assert accept.observed["refused"] == ["guardian-2"]
+    assert "guardian 2 refuses its Paillier key share" in str(accept.observed["reasons"])
+    assert [entry.kind for entry in accept.entries] == ["paillier-key-check"] * 2
+    run.transcript.verify()
+
+
+def test_a_bad_share_fails_the_step_that_expects_every_share_accepted() -> None:
+    text = dealer_script_dealing_a_bad_share(
+        {"entries": 3, "accepted": 3, "refused": [], "verified": 3}
+    )
+    run = run_script(parse_script(text), script_file="bad-share.yaml")
+    assert not run.passed
+    body = run.transcript.body
+    assert [step.status for step in body.steps] == ["passed"] * 3 + ["failed", "not run"]
+    assert body.failure == (
+        "step 4 (Guardians accept their shares and post key checks; accept-shares): "
+        "expected entries 3, observed 2; expected accepted 3, observed 2; "
+        "expected refused [], observed ['guardian-2']; expected verified 3, observed 2"
+    )
 
 
 # --- tampering -------------------------------------------------------------------------------
