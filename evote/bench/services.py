@@ -49,23 +49,13 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Final, Protocol, TypeVar
 
-from evote.board.entry import Entry
-from evote.board.log import BulletinBoard
 from evote.board.merkle import leaf_hash
-from evote.board.store import SqliteStore
-from evote.ceremony.messages import JointKey
-from evote.ceremony.rounds import post_key_checks, run_ceremony
-from evote.crypto.signing import SigningKey
 from evote.election.context import ElectionContext
-from evote.election.encrypt import encrypt_ballot
-from evote.election.manifest import Manifest
 from evote.errors import EvoteError, InvalidInput
 from evote.mock.defaults import REFERENCE_CONTESTS
-from evote.mock.election import Choices, mock_manifest, random_plaintext
-from evote.record import kinds
+from evote.mock.staging import StagedElection, stage_election
 from evote.record.ballot_box import check_proofs, parse_submission
-from evote.record.kinds import CredentialList, PhaseMark
-from evote.services.server import BOARD_FILE, WORKERS, serve_election, serve_election_tls
+from evote.services.server import WORKERS, serve_election, serve_election_tls
 from evote.workers import start_context
 
 #: Seconds a client gives each Cast (a deadline, as real clients must set).
@@ -125,83 +115,6 @@ class ServicesFigures:
 
     def as_json_dict(self) -> dict[str, object]:
         return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class _Election:
-    data_dir: Path
-    manifest: Manifest
-    context: ElectionContext
-    log_key: SigningKey
-    credentials: tuple[SigningKey, ...]
-
-
-def open_election(data_dir: Path, voters: int) -> _Election:
-    """An open election on the reference manifest whose SQLite board is in ``data_dir``."""
-    officials = (SigningKey.generate(), SigningKey.generate())
-    authority = SigningKey.generate()
-    guardians = tuple(SigningKey.generate() for _ in range(3))
-    log_key = SigningKey.generate()
-    witnesses = [(f"witness-{i}.bench", SigningKey.generate()) for i in (1, 2)]
-    credentials = tuple(SigningKey.generate() for _ in range(voters))
-    manifest = mock_manifest(
-        "services benchmark",
-        REFERENCE_CONTESTS,
-        officials=officials,
-        official_quorum=2,
-        authority=authority,
-        guardians=guardians,
-        guardian_quorum=2,
-        log_key=log_key,
-        witnesses=witnesses,
-        witness_quorum=2,
-    )
-    board = BulletinBoard(
-        SqliteStore(data_dir / BOARD_FILE),
-        log_key,
-        manifest.log_origin,
-        kinds.entry_rules(manifest.election_id),
-        manifest.witness_keys(),
-    )
-
-    def post(kind: str, body: bytes, signers: Sequence[SigningKey]) -> None:
-        board.append([Entry.create(kind, manifest.election_id, body, signers).encoded])
-
-    def post_as_guardian(kind: str, body: bytes, guardian: int) -> None:
-        post(kind, body, [guardians[guardian - 1]])
-
-    try:
-        post(kinds.MANIFEST, manifest.to_tlv(), officials)
-        ceremony = run_ceremony(manifest, post_as_guardian)
-        context = ceremony.outcome.require_context()
-        joint = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
-        post(kinds.JOINT_KEY, joint.to_tlv(), [*officials, *guardians])
-        post_key_checks(ceremony.trustees, context, post_as_guardian)
-        listed = CredentialList(
-            tuple(sorted((c.verify_key for c in credentials), key=lambda k: k.encode()))
-        )
-        post(kinds.CREDENTIALS, listed.to_tlv(), [authority])
-        post(kinds.OPEN, PhaseMark("open", int(time.time())).to_tlv(), officials)
-    finally:
-        board.close()
-    return _Election(data_dir, manifest, context, log_key, credentials)
-
-
-def signed_ballots(election: _Election) -> list[bytes]:
-    """One encrypted ballot entry per voter, signed with the voter's credential."""
-    manifest = election.manifest
-    style = manifest.ballot_styles[0].id
-    choices = Choices(None)
-    entries = []
-    for voter, credential in enumerate(election.credentials):
-        plaintext = random_plaintext(manifest, style, choices, f"voter/{voter}")
-        cast = encrypt_ballot(plaintext, election.context, credential.verify_key, 0)
-        entries.append(
-            Entry.create(
-                kinds.BALLOT, manifest.election_id, cast.ballot.to_tlv(), [credential]
-            ).encoded
-        )
-    return entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +336,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 @contextmanager
 def _served(
-    election: _Election, *, tls: bool, proof_workers: int
+    election: StagedElection, *, tls: bool, proof_workers: int
 ) -> Iterator[tuple[str, bytes | None]]:
     """The ballot box of ``election`` served from this process: its public address and the
     CA certificate clients trust (``None``: no TLS)."""
@@ -460,8 +373,10 @@ def run(
             f"got {client_processes}"
         )
     with tempfile.TemporaryDirectory(prefix="evote-bench-") as directory:
-        election = open_election(Path(directory), ballots)
-        entries = signed_ballots(election)
+        election = stage_election(
+            Path(directory), "services benchmark", REFERENCE_CONTESTS, voters=ballots
+        )
+        entries = [election.ballot(voter) for voter in range(ballots)]
         with _served(election, tls=tls, proof_workers=proof_workers) as (address, ca_pem):
             cpu_before = time.process_time()
             outcomes = _cast_from_processes(
