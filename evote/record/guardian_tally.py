@@ -41,7 +41,7 @@ from evote.crypto.signing import VerifyKey
 from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext
 from evote.election.manifest import Manifest
-from evote.election.tally import EncryptedTally, aggregate
+from evote.election.tally import EncryptedTally, aggregate, counted_ballots
 from evote.errors import CeremonyError, DecodeError, EvoteError, RecordError
 from evote.record import kinds
 from evote.record.ballot_box import BallotBox, check_proofs, parse_submission
@@ -118,8 +118,8 @@ def check_tally(record: Record, context: ElectionContext) -> CheckedTally:
         tally = EncryptedTally.from_tlv(entries[tally_at].body, manifest)
     except DecodeError as error:
         raise RecordError(f"entry {tally_at} (tally) does not parse: {error}") from error
-    last = _replay_ballot_box(entries, open_at, close_at, context, credentials)
-    expected = tuple(sorted(index for index, _ in last.values()))
+    cast = replay_ballot_box(entries, open_at, close_at, context, credentials)
+    expected = counted_ballots(cast)
     if tally.counted != expected:
         extra = sorted(set(tally.counted) - set(expected))
         left_out = sorted(set(expected) - set(tally.counted))
@@ -128,7 +128,7 @@ def check_tally(record: Record, context: ElectionContext) -> CheckedTally:
             f"in order: it counts entries {_few(extra)} that it should not, and leaves out "
             f"{_few(left_out)}"
         )
-    counted = [ballot for _, ballot in sorted(last.values(), key=lambda pair: pair[0])]
+    counted = [cast[index] for index in expected]
     if aggregate(manifest, counted) != tally.totals:
         raise RecordError(
             f"the tally's aggregates (entry {tally_at}) are not the sums of the counted ballots"
@@ -180,17 +180,19 @@ def _closing_checkpoint(record: Record, close_at: int, manifest: Manifest) -> No
     )
 
 
-def _replay_ballot_box(
+def replay_ballot_box(
     entries: Sequence[Entry],
     open_at: int,
     close_at: int,
     context: ElectionContext,
     credentials: Sequence[VerifyKey],
-) -> dict[bytes, tuple[int, EncryptedBallot]]:
-    """Admit every ballot and audit in order; each credential's last ballot and its index."""
+) -> dict[int, EncryptedBallot]:
+    """Admit every ballot and audit in board order under the ballot box's rules (proofs
+    included): every admitted ballot by its index. Raise :class:`RecordError` at the first
+    entry the box refuses or that lies outside the voting period."""
     box = BallotBox(context, credentials)
     box.phase = "open"
-    last: dict[bytes, tuple[int, EncryptedBallot]] = {}
+    cast: dict[int, EncryptedBallot] = {}
     for index, entry in enumerate(entries):
         if entry.kind not in (kinds.BALLOT, kinds.AUDIT):
             continue
@@ -205,8 +207,8 @@ def _replay_ballot_box(
                 f"entry {index} ({entry.kind}) breaks the ballot box's rules: {error}"
             ) from error
         if submission.kind == kinds.BALLOT:
-            last[submission.ballot.credential.encode()] = (index, submission.ballot)
-    return last
+            cast[index] = submission.ballot
+    return cast
 
 
 def answer_tally(state: GuardianState, record: Record) -> tuple[Advance, CheckedTally]:

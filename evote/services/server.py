@@ -44,6 +44,7 @@ from evote.board.witness import Witness
 from evote.crypto.signing import SigningKey
 from evote.election.manifest import Manifest
 from evote.errors import BoardError, InvalidInput, StoreCorrupted
+from evote.files import write_atomically
 from evote.record import kinds
 from evote.record.ballot_station import BallotStation
 from evote.record.proof_workers import ProofWorkers
@@ -302,24 +303,6 @@ def serve_election(
 # TLS deployment: the data dir's CA and server certificate, and the two ports
 
 
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    """Write ``data`` to ``path`` via a fsync'd temporary file with ``mode`` from the start."""
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.unlink(missing_ok=True)
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
 def setup_data_dir(
     data_dir: str | Path,
     *,
@@ -338,8 +321,8 @@ def setup_data_dir(
         ca = ElectionCA.from_pem(ca_key.read_bytes(), ca_cert.read_bytes())
     else:
         ca = ElectionCA.create(ca_name, not_before=now)
-        _write_atomically(ca_key, ca.key_pem(), 0o600)
-        _write_atomically(ca_cert, ca.certificate_pem, 0o644)
+        write_atomically(ca_key, ca.key_pem(), 0o600)
+        write_atomically(ca_cert, ca.certificate_pem, 0o644)
     server_key, server_cert = directory / SERVER_KEY_FILE, directory / SERVER_CERT_FILE
     current = datetime.now(UTC) if now is None else now
     if server_key.exists() and server_cert.exists():
@@ -347,8 +330,8 @@ def setup_data_dir(
         if certificate.not_valid_after_utc - RENEW_BEFORE > current:
             return ca
     leaf = ca.issue_server(dns_names=dns_names, ip_addresses=ip_addresses, now=now)
-    _write_atomically(server_key, private_key_pem(leaf.key), 0o600)
-    _write_atomically(server_cert, certificate_pem(leaf.certificate), 0o644)
+    write_atomically(server_key, private_key_pem(leaf.key), 0o600)
+    write_atomically(server_cert, certificate_pem(leaf.certificate), 0o644)
     return ca
 
 

@@ -5,8 +5,9 @@ The tally is checked with the guardians' own check
 (:func:`evote.record.guardian_tally.check_tally`: the ballot box's rules replayed with every
 proof, the counted set and the sums, the witnessed closing checkpoint), run on the board's
 entries followed by the tally entry. That check wants the tally signed by an official quorum,
-so an entry that is still short of the quorum is checked by the same replay done here
-(:func:`replayed_ballots`) and compared byte for byte with the tally it gives.
+so an entry that is still short of the quorum is checked by the same replay
+(:func:`evote.record.guardian_tally.replay_ballot_box`) and compared byte for byte with the
+tally it gives.
 
 The counting rule (each credential's ballot with the highest sequence number) is
 :func:`evote.election.tally.encrypted_tally`, which the mock election uses too.
@@ -31,10 +32,9 @@ from evote.crypto.signing import SigningKey, VerifyKey
 from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext
 from evote.election.tally import encrypted_tally
-from evote.errors import DecodeError, EvoteError, RecordError
+from evote.errors import DecodeError, RecordError
 from evote.record import kinds
-from evote.record.ballot_box import BallotBox, check_proofs, parse_submission
-from evote.record.guardian_tally import check_tally
+from evote.record.guardian_tally import check_tally, replay_ballot_box
 from evote.verify import checks
 
 
@@ -97,25 +97,12 @@ def replayed_ballots(
 ) -> dict[int, EncryptedBallot]:
     """Every ballot the ballot box admits when its rules (proofs included) are replayed over
     the board in order, by index; raise :class:`BoardUntrusted` at the first one it refuses."""
-    box = BallotBox(context, voting.credentials)
-    box.phase = "open"
-    cast: dict[int, EncryptedBallot] = {}
-    for index, entry in enumerate(view.entries):
-        if entry.kind not in (kinds.BALLOT, kinds.AUDIT):
-            continue
-        if not voting.open_at < index < voting.close_at:
-            raise BoardUntrusted(f"entry {index} ({entry.kind}) lies outside the voting period")
-        try:
-            submission = parse_submission(entry.encoded, context)
-            check_proofs(submission, context)
-            box.admit(submission)
-        except EvoteError as error:
-            raise BoardUntrusted(
-                f"entry {index} ({entry.kind}) breaks the ballot box's rules: {error}"
-            ) from error
-        if submission.kind == kinds.BALLOT:
-            cast[index] = submission.ballot
-    return cast
+    try:
+        return replay_ballot_box(
+            view.entries, voting.open_at, voting.close_at, context, voting.credentials
+        )
+    except RecordError as error:
+        raise BoardUntrusted(str(error)) from error
 
 
 def _guardians_check(view: BoardView, context: ElectionContext, entry: Entry) -> None:
