@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint types contracts protos protos-check pytest bench clean
+.PHONY: demo test suite lint types contracts protos protos-check pytest bench clean
 
 PROTOS := $(wildcard protos/evote/wire/v1/*.proto)
 PROTOC := PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grpc_tools.protoc -I protos
@@ -48,6 +48,11 @@ protos-check: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
+
+# The reliability and security suite in full form (faults, fuzzing, adversaries, load);
+# `make test` runs the same tests in small form.
+suite: $(STAMP)
+	EVOTE_SUITE=full HYPOTHESIS_PROFILE=thorough $(BIN)/pytest -q tests/suite
 
 bench: $(STAMP)
 	$(BIN)/evote bench
