@@ -10,7 +10,9 @@ the transcript. The format is described in ``ceremonies/README.md``.
 
 A script rehearses one scheme (``election.scheme``): ``elgamal`` (scheme A, the guardians'
 dealer-free ceremony, the default) or ``paillier`` (scheme B, a trusted ``dealer`` role deals
-threshold Paillier keys). Each action says which schemes it belongs to.
+threshold Paillier keys). Each action says which schemes it belongs to: the key ceremonies
+differ, and everything from the credential list to the verifier is the same for both, so one
+script format carries either scheme's election from the manifest to the result.
 
 This module is pure: :func:`parse_script` takes the text of a script and returns a
 :class:`Script` or raises :class:`ScriptError`, whose message names the step (its number,
@@ -71,10 +73,12 @@ class ActionSpec:
     """What an action does, who may act, its parameters and what can be expected of it.
 
     ``rank`` orders the once-only actions of an election (``None``: may repeat anywhere after
-    the manifest); ``covers`` is the last rank a compound action stands for; ``requires`` must
-    have happened in an earlier step; ``officials`` marks actions whose entry an official
-    quorum signs (the officials named in ``by``); ``schemes`` are the schemes whose scripts
-    may use it (ranks are compared only within one scheme's actions).
+    the manifest); ``covers`` is the last rank a compound action stands for; one of
+    ``requires`` must have happened in an earlier step (the one of the script's scheme: the
+    election after the key ceremony needs scheme A's key checks or scheme B's accepted
+    shares); ``officials`` marks actions whose entry an official quorum signs (the officials
+    named in ``by``); ``schemes`` are the schemes whose scripts may use it (ranks are compared
+    only within one scheme's actions).
     """
 
     name: str
@@ -82,7 +86,7 @@ class ActionSpec:
     actors: frozenset[RoleKind]
     expects: Mapping[str, ValueType]
     params: Mapping[str, ValueType]
-    requires: str | None
+    requires: tuple[str, ...]
     rank: int | None
     covers: int | None = None
     officials: bool = False
@@ -102,7 +106,7 @@ def _spec(
     summary: str,
     actors: set[RoleKind],
     *,
-    requires: str | None,
+    requires: str | tuple[str, ...] | None,
     rank: int | None,
     expects: Mapping[str, ValueType] | None = None,
     params: Mapping[str, ValueType] | None = None,
@@ -116,7 +120,7 @@ def _spec(
         frozenset({*actors, RoleKind.ADMINISTRATOR}),
         {**_ENTRIES, **(expects or {})},
         dict(params or {}),
-        requires,
+        (requires,) if isinstance(requires, str) else requires or (),
         rank,
         covers,
         officials,
@@ -263,9 +267,10 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = {
             "publish-credentials",
             "the credential authority publishes one credential per registered voter",
             {_CA},
-            requires="key-checks",
+            requires=("key-checks", "accept-shares"),
             rank=10,
             expects={"credentials": ValueType.COUNT},
+            schemes=SCHEME_NAMES,
         ),
         _spec(
             "open",
@@ -274,6 +279,7 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = {
             requires="publish-credentials",
             rank=11,
             officials=True,
+            schemes=SCHEME_NAMES,
         ),
         _spec(
             "vote",
@@ -283,6 +289,7 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = {
             rank=12,
             expects={"ballots": ValueType.COUNT, "rejected": ValueType.COUNT},
             params={"voters": ValueType.COUNT},
+            schemes=SCHEME_NAMES,
         ),
         _spec(
             "close",
@@ -292,6 +299,7 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = {
             rank=13,
             expects={"cosignatures": ValueType.COUNT},
             officials=True,
+            schemes=SCHEME_NAMES,
         ),
         _spec(
             "tally",
@@ -301,15 +309,22 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = {
             rank=14,
             expects={"counted": ValueType.COUNT},
             officials=True,
+            schemes=SCHEME_NAMES,
         ),
         _spec(
             "decrypt",
-            "the guardians named post decryption shares with proofs; the absent ones do not",
+            "the guardians named post decryption shares with proofs; the absent ones do not; "
+            "shares whose proofs fail are not counted",
             {_G},
             requires="tally",
             rank=15,
-            expects={"verified": ValueType.COUNT, "absent": ValueType.GUARDIANS},
-            params={"absent": ValueType.GUARDIANS},
+            expects={
+                "verified": ValueType.COUNT,
+                "absent": ValueType.GUARDIANS,
+                "not-counted": ValueType.GUARDIANS,
+            },
+            params={"absent": ValueType.GUARDIANS, "bad-shares": ValueType.GUARDIANS},
+            schemes=SCHEME_NAMES,
         ),
         _spec(
             "result",
@@ -319,6 +334,7 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = {
             rank=16,
             expects={"guardians": ValueType.GUARDIANS, "matches-voters": ValueType.FLAG},
             officials=True,
+            schemes=SCHEME_NAMES,
         ),
         _spec(
             "verify-record",
@@ -327,6 +343,7 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = {
             requires="result",
             rank=17,
             expects={"verdict": ValueType.TEXT, "failed-checks": ValueType.COUNT},
+            schemes=SCHEME_NAMES,
         ),
         _spec(
             "witness-checkpoint",
@@ -638,8 +655,11 @@ def _steps(value: object, roles: Sequence[Role], election: ElectionSettings) -> 
     for position, item in enumerate(value, 1):
         step = _step(item, position, roles, election)
         spec = step.spec
-        if spec.requires is not None and spec.requires not in done:
-            raise ScriptError(f"{step.label}: needs a {spec.requires!r} step before it")
+        needed = [name for name in spec.requires if election.scheme in ACTIONS[name].schemes]
+        if needed and done.isdisjoint(needed):
+            raise ScriptError(
+                f"{step.label}: needs a {' or '.join(map(repr, needed))} step before it"
+            )
         if spec.rank is not None:
             if spec.rank <= last_rank or step.action in done:
                 raise ScriptError(
@@ -803,6 +823,11 @@ def _check_step(step: Step, roles: Sequence[Role], election: ElectionSettings) -
             raise ScriptError(
                 f"{step.label}: {len(present)} guardians present; decryption needs "
                 f"{election.guardian_quorum}"
+            )
+        if not set(step.roles("bad-shares")) <= set(present):
+            raise ScriptError(
+                f"{step.label}: params.bad-shares must name present guardians (in by): only "
+                "a guardian who decrypts can post a bad share"
             )
 
 

@@ -21,7 +21,14 @@ ceremony is :func:`evote.ceremony.dealer.run_dealer_ceremony`, computed when the
 are reached, its entries held back the same way and posted by the ``transport-keys``, ``deal``
 and ``accept-shares`` steps. The officials named in the ``deal`` step co-sign the dealer's key;
 the guardians that step names in ``params.bad-shares`` are dealt a bad share (a rehearsal of a
-refusal), which they refuse, posting no key check.
+refusal), which they refuse, posting no key check. From the credentials to the result both
+schemes take one path: the tally is :func:`evote.election.tally.encrypted_tally` of the
+election's context, each present guardian (scheme A's trustee or scheme B's key holder, a
+:class:`evote.mock.election.Decrypter`) answers it with its proved shares, every share entry
+is checked from the board with :func:`~evote.election.tally.check_guardian_shares` as the
+officials check it, and :func:`~evote.election.tally.tally_result` combines the ones that
+verify. The guardians a ``decrypt`` step names in ``params.bad-shares`` decrypt the wrong
+ciphertexts (a faulty guardian rehearsed), so their entries are not counted.
 
 MOCK ONLY: the simulated parties hold each other's secrets in one process. A real ceremony
 runs each guardian's rounds on the guardian's own machine.
@@ -36,7 +43,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from evote.board.checkpoint import Checkpoint, cosignature_time
 from evote.board.entry import Entry
@@ -84,7 +91,6 @@ from evote.ceremony.transcript import (
 )
 from evote.crypto import paillier
 from evote.crypto.paillier import PaillierKeyShare
-from evote.crypto.proofs.chaum_pedersen import verify_decryption_share
 from evote.crypto.proofs.schnorr import verify_coefficient
 from evote.crypto.sealing import TransportPrivateKey
 from evote.crypto.signing import SigningKey
@@ -92,18 +98,23 @@ from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext, base_hash
 from evote.election.encrypt import PlaintextBallot, encrypt_ballot
 from evote.election.manifest import PAILLIER, Manifest
-from evote.election.outcome import outcome_lines
 from evote.election.tally import (
     EncryptedTally,
     GuardianShares,
-    TallyResult,
-    aggregate,
-    combine_counts,
-    target,
+    PerPart,
+    check_guardian_shares,
+    encrypted_tally,
+    tally_result,
 )
-from evote.errors import EvoteError, VerificationError
+from evote.errors import DecodeError, EvoteError, InvalidInput, VerificationError
 from evote.mock.defaults import PRESETS
-from evote.mock.election import Choices, expected_counts, mock_manifest, random_plaintext
+from evote.mock.election import (
+    Choices,
+    Decrypter,
+    expected_counts,
+    mock_manifest,
+    random_plaintext,
+)
 from evote.record import kinds
 from evote.record.ballot_box import BallotBox, BallotRejected, check_proofs, parse_submission
 from evote.record.kinds import CredentialList, PhaseMark
@@ -198,9 +209,9 @@ class _Rehearsal:
         self.context: ElectionContext | None = None
         self.credentials: tuple[SigningKey, ...] = ()
         self.box: BallotBox | None = None
-        self.cast: dict[int, tuple[EncryptedBallot, PlaintextBallot]] = {}
-        self.tally: EncryptedTally | None = None
-        self.shares: dict[int, GuardianShares] = {}
+        self.cast: dict[int, tuple[EncryptedBallot[Any, Any], PlaintextBallot]] = {}
+        self.tally: EncryptedTally[Any] | None = None
+        self.shares: dict[int, GuardianShares[Any]] = {}
 
     # board -----------------------------------------------------------------------------------
 
@@ -523,7 +534,7 @@ class _Rehearsal:
         context, box = self.require_context(), self._box()
         voters = step.count("voters")
         styles = [style.id for style in self.manifest.ballot_styles]
-        pending: list[tuple[Entry, EncryptedBallot, PlaintextBallot]] = []
+        pending: list[tuple[Entry, EncryptedBallot[Any, Any], PlaintextBallot]] = []
         ballots = rejected = 0
         for done, credential in enumerate(self.credentials[:voters], 1):
             style = styles[self.choices.number(f"voter/{done}/style", len(styles))]
@@ -554,68 +565,95 @@ class _Rehearsal:
         self.witness_round()
         return {"cosignatures": self.cosignatures()}
 
+    def _guardians(self) -> Sequence[Decrypter]:
+        """The guardians as their key ceremony left them: scheme A's trustees or scheme B's key
+        holders, either of which answers a tally with its proved shares."""
+        if self.dealer is None:
+            return self._ceremony().trustees
+        return self._dealer_ceremony().holders
+
+    def _tally(self) -> EncryptedTally[Any]:
+        if self.tally is None:
+            raise StepFailed("there is no tally yet: no tally step has posted one")
+        return self.tally
+
     def post_tally(self, step: Step) -> Observed:
-        """Every voter cast one ballot, so every ballot counts; sum them and post the tally."""
-        counted = tuple(sorted(self.cast))
-        totals = aggregate(self.manifest, (self.cast[i][0] for i in counted))
-        self.tally = EncryptedTally(counted, totals)
+        """Sum each credential's last admitted ballot (every voter cast one) and post the tally."""
+        cast = {index: ballot for index, (ballot, _) in self.cast.items()}
+        self.tally = encrypted_tally(self.require_context(), cast)
         self.post(kinds.TALLY, self.tally.to_tlv(), self.officials_of(step))
-        return {"counted": len(counted)}
+        return {"counted": len(self.tally.counted)}
 
     def decrypt(self, step: Step) -> Observed:
-        """The present guardians post shares with proofs; each is then checked from the board."""
-        context = self.require_context()
-        if self.tally is None:
-            raise StepFailed("there is no tally to decrypt")
-        trustees = self._ceremony().trustees
-        guardians = {role.id for role in self.script.guardians}
-        present = [self.script.guardian_index(r) for r in step.by if r in guardians]
+        """The present guardians post shares with proofs; each entry is then checked from the
+        board as the officials check it, and only the shares that verify count.
+
+        The guardians in ``params.bad-shares`` answer the tally with every aggregate doubled (a
+        faulty guardian rehearsed): their proofs are sound but for other ciphertexts, so their
+        shares must not count. Fewer than the quorum present, or verified, fails the step."""
+        context, tally = self.require_context(), self._tally()
+        quorum, everyone = self.settings.guardian_quorum, self.script.guardians
+        roles = {role.id for role in everyone}
+        present = [self.script.guardian_index(role) for role in step.by if role in roles]
+        if len(present) < quorum:
+            raise StepFailed(
+                f"{len(present)} of {len(everyone)} guardians present; decrypting needs {quorum}, "
+                "so nobody decrypts: come back with more guardians"
+            )
+        faulty = {self.script.guardian_index(role) for role in step.roles("bad-shares")}
+        guardians = self._guardians()
         for guardian in present:
-            shares = trustees[guardian - 1].decrypt_tally(context, self.tally.totals)
+            totals = _doubled(context, tally.totals) if guardian in faulty else tally.totals
+            shares = guardians[guardian - 1].decrypt_tally(context, totals)
             self.post_as_guardian(kinds.DECRYPTION_SHARE, shares.to_tlv(), guardian)
-        verified = 0
-        posted = self.read_back(
-            kinds.DECRYPTION_SHARE, lambda body: GuardianShares.from_tlv(body, self.manifest)
-        )
-        for entry in posted:
+        posted: set[int] = set()
+        problems: dict[str, str] = {}
+        for entry in self._entries_of(kinds.DECRYPTION_SHARE):
+            guardian = self._guardian_signing(entry)
+            posted.add(guardian)
             try:
-                for part, ciphertexts in self.tally.totals.items():
-                    for option, ciphertext in enumerate(ciphertexts):
-                        verify_decryption_share(
-                            ciphertext,
-                            entry.shares[part][option],
-                            context.verification_key(entry.guardian),
-                            target(context, part, option),
-                        )
-            except VerificationError:
-                continue
-            self.shares[entry.guardian] = entry
-            verified += 1
-        silent = sorted(set(range(1, len(self.guardian_keys) + 1)) - {e.guardian for e in posted})
-        return {
-            "verified": verified,
-            "absent": [self.script.guardian_role(g) for g in silent],
+                self.shares[guardian] = check_guardian_shares(
+                    entry.body, entry.signers, context, tally
+                )
+            except (InvalidInput, DecodeError) as error:
+                problems[self.script.guardian_role(guardian)] = str(error)
+        if len(self.shares) < quorum:
+            not_counted = "; ".join(
+                f"{who}'s are not counted: {why}" for who, why in problems.items()
+            )
+            raise StepFailed(
+                f"only {len(self.shares)} guardians' shares verify and decrypting needs {quorum} "
+                f"({not_counted})"
+            )
+        observed: Observed = {
+            "verified": len(self.shares),
+            "absent": [r.id for r in everyone if r.guardian not in posted],
+            "not-counted": list(problems),
         }
+        if problems:
+            observed["reasons"] = dict(problems)
+        return observed
+
+    def _guardian_signing(self, entry: Entry) -> int:
+        """The guardian whose identity key alone signed ``entry`` (the rehearsal posts only
+        its own guardians' entries, so anything else is a fault of the runner)."""
+        signers = [key.encode() for key in entry.signers]
+        for index, key in enumerate(self.manifest.guardians, 1):
+            if signers == [key.encode()]:
+                return index
+        raise StepFailed(f"a {entry.kind} entry is not signed by one guardian alone")
 
     def post_result(self, step: Step) -> Observed:
         """Combine the verified shares, find each count, check it against the voters' choices."""
-        if self.tally is None or not self.shares:
+        context, tally = self.require_context(), self._tally()
+        if not self.shares:
             raise StepFailed("there are no verified decryption shares to combine")
-        bound = len(self.tally.counted)
-        counts = combine_counts(
-            self.tally.totals, self.shares, self.settings.guardian_quorum, bound
-        )
-        lines = outcome_lines(
-            self.manifest, counts, registered=len(self.credentials), participants=bound
-        )
-        guardians = tuple(sorted(self.shares))
-        self.post(
-            kinds.RESULT, TallyResult(guardians, counts, lines).to_tlv(), self.officials_of(step)
-        )
+        result = tally_result(context, tally, self.shares, registered=len(self.credentials))
+        self.post(kinds.RESULT, result.to_tlv(), self.officials_of(step))
         return {
-            "guardians": [self.script.guardian_role(g) for g in guardians],
-            "matches-voters": counts == self._truth(),
-            "outcome": list(lines),
+            "guardians": [self.script.guardian_role(g) for g in result.guardians],
+            "matches-voters": result.counts == self._truth(),
+            "outcome": list(result.outcomes),
         }
 
     def _truth(self) -> dict[str, tuple[int, ...]]:
@@ -674,6 +712,12 @@ def _handlers(rehearsal: _Rehearsal) -> dict[str, Callable[[Step], Observed]]:
         "verify-record": rehearsal.verify,
         "witness-checkpoint": rehearsal.witness_checkpoint,
     }
+
+
+def _doubled(context: ElectionContext, totals: PerPart) -> PerPart:
+    """Every aggregate added to itself: what a faulty guardian decrypts instead of the tally."""
+    add = context.scheme.add
+    return {part: tuple(add(c, c) for c in ciphertexts) for part, ciphertexts in totals.items()}
 
 
 def _dealing_bad_shares_to(guardians: set[int]) -> Deal:

@@ -8,6 +8,7 @@ from tests.unit.ceremony.test_script import (
     KEY_GENERATION,
     Document,
     edited,
+    load,
     refused,
     step,
 )
@@ -123,3 +124,84 @@ def test_bad_shares_name_guardians() -> None:
         step(d, 3)["params"] = {"bad-shares": ["official-1"]}
 
     refused(edited(DEALER, edit), "params.bad-shares must list distinct guardian roles")
+
+
+# --- scheme B through the tally ----------------------------------------------------------------
+
+PAILLIER_TALLY = CEREMONIES / "paillier-tally-1-absent.yaml"
+
+
+def test_the_scheme_b_tally_script_parses() -> None:
+    script = parse_script(PAILLIER_TALLY.read_text(encoding="utf-8"))
+    assert script.election.scheme == "paillier"
+    assert [s.action for s in script.steps] == [
+        "publish-manifest",
+        "transport-keys",
+        "deal",
+        "accept-shares",
+        "publish-credentials",
+        "open",
+        "vote",
+        "close",
+        "tally",
+        "decrypt",
+        "result",
+        "witness-checkpoint",
+        "verify-record",
+    ]
+    assert [s.number for s in script.steps if s.rehearsal_only] == list(range(1, 9))
+    decrypt = script.steps[9]
+    assert decrypt.by == ("guardian-1", "guardian-3")
+    assert decrypt.roles("absent") == ("guardian-2",)
+    assert decrypt.roles("bad-shares") == ()
+    assert {e.name: e.value for e in decrypt.expect}["not-counted"] == ()
+    result = {e.name: e.value for e in script.steps[10].expect}
+    assert result == {"entries": 1, "guardians": decrypt.by, "matches-voters": True}
+
+
+def test_scheme_b_credentials_need_the_accepted_shares() -> None:
+    document = load(PAILLIER_TALLY)
+    document["steps"] = [s for s in document["steps"] if s["action"] != "accept-shares"]
+    for number, item in enumerate(document["steps"], 1):
+        item["step"] = number
+    refused(
+        document,
+        "step 4 (Publish the credential list; publish-credentials)",
+        "needs a 'accept-shares' step before it",
+    )
+
+
+def test_scheme_a_credentials_still_need_the_key_checks() -> None:
+    def edit(d: Document) -> None:
+        step(d, 3)["action"] = "publish-credentials"
+        step(d, 3)["by"] = ["credential-authority"]
+        step(d, 3)["expect"] = {"credentials": 40}
+        d["roles"]["credential-authority"] = {
+            "kind": "credential-authority",
+            "name": "Credential authority",
+            "duty": "Publishes the credentials.",
+        }
+        d["election"]["voters"] = 40
+
+    message = refused(edited(KEY_GENERATION, edit), "needs a 'key-checks' step before it")
+    assert "accept-shares" not in message
+
+
+def test_a_scheme_b_decrypt_needs_a_quorum_present() -> None:
+    def edit(d: Document) -> None:
+        step(d, 10)["by"] = ["guardian-1"]
+        step(d, 10)["params"] = {"absent": ["guardian-2", "guardian-3"]}
+
+    refused(edited(PAILLIER_TALLY, edit), "step 10 (Decrypt", "1 guardians present", "needs 2")
+
+
+def test_bad_decryption_shares_come_from_present_guardians() -> None:
+    def absent(d: Document) -> None:
+        step(d, 10)["params"] = {"absent": ["guardian-2"], "bad-shares": ["guardian-2"]}
+
+    refused(edited(PAILLIER_TALLY, absent), "step 10", "bad-shares must name present guardians")
+
+    def official(d: Document) -> None:
+        step(d, 10)["params"] = {"absent": ["guardian-2"], "bad-shares": ["official-1"]}
+
+    refused(edited(PAILLIER_TALLY, official), "params.bad-shares must list distinct guardian")
