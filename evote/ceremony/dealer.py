@@ -25,15 +25,19 @@ decryption share of every aggregate with its proof (§4.5), in the same ``decryp
 entry as scheme A.
 
 :func:`run_dealer_ceremony` plays the whole ceremony with every party in one process
-(mock elections and rehearsals only).
+(mock elections and rehearsals only). By hand (``evote dealer deal``), the dealer reads the
+guardians' transport-key entries from files (:func:`transport_keys_from_entries`), deals in
+memory, and writes only signed entry files (:func:`dealing_entries`): the key entry for the
+officials to co-sign, and one sealed share per guardian.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
+from evote.board.entry import Entry, EntryKind, EntryRules
 from evote.ceremony.messages import (
     PAILLIER_KEY,
     PAILLIER_KEY_CHECK,
@@ -62,10 +66,17 @@ from evote.crypto.sealing import (
     seal,
     usable,
 )
+from evote.crypto.signing import SigningKey
 from evote.election.context import ElectionContext, base_hash
 from evote.election.manifest import PAILLIER, Manifest
 from evote.election.tally import GuardianShares, PerPart, decrypt_totals
-from evote.errors import CeremonyError, DecodeError, InvalidInput, VerificationError
+from evote.errors import (
+    CeremonyError,
+    DecodeError,
+    EntryRejected,
+    InvalidInput,
+    VerificationError,
+)
 
 
 def _require_scheme_b(manifest: Manifest) -> None:
@@ -171,6 +182,84 @@ def deal_shares(manifest: Manifest, transport_keys: Mapping[int, TransportKey]) 
     return seal_dealing(manifest, transport_keys, dealt, TransportPrivateKey.generate())
 
 
+# --- the dealer over files -----------------------------------------------------------------------
+
+#: The dealer's key entry file, for the officials to co-sign (`evote official sign`).
+DEALT_KEY_FILE: Final = f"{PAILLIER_KEY}.entry"
+
+
+def share_file(guardian: int) -> str:
+    """``paillier-share-g<i>.entry``: the entry file of the share sealed to guardian ``i``."""
+    return f"{PAILLIER_SHARE}-g{guardian}.entry"
+
+
+def transport_keys_from_entries(
+    manifest: Manifest, entries: Iterable[tuple[str, bytes]]
+) -> dict[int, TransportKey]:
+    """Every guardian's transport key from board entry files (``(source, bytes)`` pairs; other
+    kinds are ignored): each of this election, signed by exactly the guardian it speaks for.
+
+    Raises :class:`CeremonyError` naming the file for an entry that is not, for two different
+    transport keys of one guardian, and for a guardian that has none (nothing is dealt then).
+    """
+    _require_scheme_b(manifest)
+    rules = EntryRules.of(manifest.election_id, [EntryKind(TRANSPORT)])
+    keys: dict[int, TransportKey] = {}
+    for source, data in entries:
+        try:
+            kind = Entry.decode(data).kind
+        except DecodeError as error:
+            raise CeremonyError(f"{source}: not a board entry: {error}") from error
+        if kind != TRANSPORT:
+            continue
+        try:
+            entry = rules.check(data)
+            posted = TransportKey.from_tlv(entry.body)
+        except (EntryRejected, DecodeError) as error:
+            raise CeremonyError(f"{source}: {error}") from error
+        n = len(manifest.guardians)
+        if not 1 <= posted.guardian <= n:
+            raise CeremonyError(
+                f"{source}: the transport key speaks for guardian {posted.guardian}, but the "
+                f"manifest has guardians 1 to {n}"
+            )
+        if entry.signers != (manifest.guardians[posted.guardian - 1],):
+            raise CeremonyError(
+                f"{source}: the transport key of guardian {posted.guardian} is not signed by "
+                "that guardian's identity key from the manifest (alone)"
+            )
+        known = keys.get(posted.guardian)
+        if known is not None and known != posted:
+            raise CeremonyError(
+                f"{source}: guardian {posted.guardian} posted two different transport keys; "
+                "deal only after the officials settle which one is on the board"
+            )
+        keys[posted.guardian] = posted
+    _transport_keys_of(manifest, keys)
+    return keys
+
+
+def dealing_entries(
+    manifest: Manifest, dealer: SigningKey, dealing: Dealing
+) -> tuple[tuple[str, bytes], ...]:
+    """The dealing as signed entry files ``(name, bytes)``: the key (signed by the dealer; the
+    officials co-sign it) and each sealed share (signed by the dealer alone)."""
+    _require_scheme_b(manifest)
+    if manifest.dealer != dealer.verify_key:
+        raise CeremonyError(
+            f"the key {dealer.verify_key.encode().hex()} is not the dealer's key the manifest names"
+        )
+    key = Entry.create(PAILLIER_KEY, manifest.election_id, dealing.dealt.to_tlv(), [dealer])
+    shares = tuple(
+        (
+            share_file(sealed.guardian),
+            Entry.create(PAILLIER_SHARE, manifest.election_id, sealed.to_tlv(), [dealer]).encoded,
+        )
+        for sealed in dealing.sealed
+    )
+    return ((DEALT_KEY_FILE, key.encoded), *shares)
+
+
 # --- a guardian ----------------------------------------------------------------------------------
 
 
@@ -216,10 +305,16 @@ class KeyHolder:
                 self.index,
             ]
             if fields[:4] != expected:
-                raise CeremonyError("the share's context is for another election, key or guardian")
+                raise CeremonyError(
+                    f"guardian {self.index} refuses its Paillier key share: the share's context "
+                    "is for another election, key or guardian"
+                )
             share = PaillierKeyShare.from_value(fields[4], key)
             if share.guardian != self.index:
-                raise CeremonyError(f"the sealed share is guardian {share.guardian}'s, not mine")
+                raise CeremonyError(
+                    f"guardian {self.index} refuses its Paillier key share: the sealed share is "
+                    f"guardian {share.guardian}'s"
+                )
             paillier.check_key_share(share, key)
         except (DecodeError, VerificationError) as error:
             raise CeremonyError(

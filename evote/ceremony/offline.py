@@ -41,6 +41,27 @@ combine).
 
 Entry files are named ``<kind>-g<i>.entry``, or ``<kind>-g<i>-g<j>.entry`` for a complaint
 (``i`` complains about ``j``) and a share reveal (dealer ``i`` answers ``j``).
+
+**Scheme B** (threshold Paillier with a trusted dealer, :mod:`evote.ceremony.dealer`): the
+guardian deals nothing, and there are two rounds:
+
+===============  ==========================================  =================================
+step reached     the next round needs                        and posts
+===============  ==========================================  =================================
+joined           nothing                                     ceremony-transport (for the
+                                                             dealer to seal its share to)
+transport        the dealer's ``paillier-key`` and the       nothing: the share is checked
+                 ``paillier-share`` sealed to this guardian  (:meth:`KeyHolder.accept`) and
+                                                             kept, the transport key deleted
+===============  ==========================================  =================================
+
+The dealer's entries are checked like the guardians': this election, the key signed by the
+manifest's dealer (and, once co-signed, by officials only besides), each share by the dealer
+alone; a second, different key or a second share sealed to this guardian is equivocation and is
+refused. Shares sealed to other guardians are ignored. A refused share changes nothing and
+nothing is posted: the guardian tells the officials, and the dealer must deal again (under a
+new manifest, since the board holds one dealer's key). Then ``key-check`` posts the
+``paillier-key-check`` entry, and ``decrypt`` the same ``decryption-share`` entry as scheme A.
 """
 
 from __future__ import annotations
@@ -51,26 +72,39 @@ from typing import Final
 
 from evote.board.entry import Entry, EntryKind, EntryRules
 from evote.ceremony import messages
+from evote.ceremony.dealer import check_dealt_key, verify_paillier_key_check
 from evote.ceremony.guardian_file import KEY_HELD, GuardianState, Step
 from evote.ceremony.messages import (
     Commit,
     Complaint,
+    DealtKey,
     GuardianKey,
     JointKey,
     KeyCheck,
+    PaillierKeyCheck,
+    SealedKeyShare,
     SealedShares,
     ShareReveal,
     TransportKey,
 )
 from evote.ceremony.outcome import CeremonyOutcome, judge, verify_key_check
 from evote.ceremony.trustee import Trustee
+from evote.crypto import paillier
 from evote.crypto.signing import SigningKey
 from evote.election.context import ElectionContext
-from evote.election.manifest import Manifest
+from evote.election.manifest import PAILLIER, Manifest
 from evote.election.tally import SHARES_KIND, GuardianShares
-from evote.errors import CeremonyError, DecodeError, EntryRejected, EvoteError
+from evote.errors import (
+    CeremonyError,
+    DecodeError,
+    EntryRejected,
+    EvoteError,
+    VerificationError,
+)
 
 ENTRY_SUFFIX: Final = ".entry"
+#: Scheme B: what the dealer posts and a guardian reads (its key, the shares it sealed).
+DEALER_KINDS: Final = (messages.PAILLIER_KEY, messages.PAILLIER_SHARE)
 CEREMONY_KINDS: Final = (
     messages.TRANSPORT,
     messages.COMMIT,
@@ -78,10 +112,16 @@ CEREMONY_KINDS: Final = (
     messages.SHARES,
     messages.COMPLAINT,
     messages.SHARE_REVEAL,
+    *DEALER_KINDS,
 )
 DECRYPTION_SHARE: Final = SHARES_KIND
 #: Entries a guardian signs alone after the rounds: kept in the transcript for re-export.
-LATER_KINDS: Final = (messages.JOINT_KEY, messages.KEY_CHECK, DECRYPTION_SHARE)
+LATER_KINDS: Final = (
+    messages.JOINT_KEY,
+    messages.KEY_CHECK,
+    messages.PAILLIER_KEY_CHECK,
+    DECRYPTION_SHARE,
+)
 #: What the next command does at each step.
 _NEXT_ACTION: Final[dict[Step, str]] = {
     "identity": "join an election (evote guardian join)",
@@ -97,6 +137,15 @@ _NEXT_ACTION: Final[dict[Step, str]] = {
     "answers": "round 5: judge the ceremony and finish (with the answers, if any)",
     "finished": "evote guardian key-check, before the election opens",
     "key-checked": "evote guardian decrypt, after the election closes",
+}
+#: Scheme B: what the next command does at each step.
+_NEXT_ACTION_B: Final[dict[Step, str]] = {
+    **_NEXT_ACTION,
+    "joined": "post your transport key (for the dealer to seal your key share to)",
+    "transport": (
+        "accept the dealer's key and your key share (needs the paillier-key entry and the "
+        "paillier-share sealed to you, from the board)"
+    ),
 }
 _NEXT: Final[dict[Step, Step]] = {
     "joined": "transport",
@@ -127,9 +176,10 @@ class Posted:
     data: bytes
 
 
-def next_round(step: Step) -> str:
-    """What the guardian's next command does, in words (for status and errors)."""
-    return _NEXT_ACTION[step]
+def next_round(step: Step, *, scheme_b: bool = False) -> str:
+    """What the guardian's next command does, in words (for status and errors); ``scheme_b``
+    for a guardian of a scheme B (dealer) election."""
+    return (_NEXT_ACTION_B if scheme_b else _NEXT_ACTION)[step]
 
 
 @dataclass(slots=True)
@@ -145,14 +195,24 @@ class Transcript:
     sealed: dict[int, SealedShares] = field(default_factory=dict)
     complaints: dict[tuple[int, int], Complaint] = field(default_factory=dict)
     answers: dict[tuple[int, int], ShareReveal] = field(default_factory=dict)
+    #: Scheme B: the dealer's key and the share it sealed to this guardian.
+    dealt: DealtKey | None = None
+    sealed_to_me: SealedKeyShare | None = None
+    _dealt_context: ElectionContext | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, state: GuardianState) -> Transcript:
         """The transcript saved in ``state``."""
         transcript = cls(state.require_manifest(), state.index)
-        for data in state.entries:
-            transcript._add(Entry.decode(data), "the saved state", own=True)
+        entries = [Entry.decode(data) for data in state.entries]
+        # The dealer's key first: a scheme B key check or decryption share is read with it.
+        for entry in sorted(entries, key=lambda entry: entry.kind not in DEALER_KINDS):
+            transcript._add(entry, "the saved state", own=True)
         return transcript
+
+    @property
+    def scheme_b(self) -> bool:
+        return self.manifest.scheme_name == PAILLIER
 
     def entries(self) -> tuple[bytes, ...]:
         return tuple(self.raw[slot] for slot in sorted(self.raw))
@@ -162,7 +222,7 @@ class Transcript:
         return [
             Posted(file_name(slot), data)
             for slot, data in sorted(self.raw.items())
-            if slot[1] == self.me
+            if slot[1] == self.me and slot[0] not in DEALER_KINDS
         ]
 
     def accept(self, data: bytes, source: str) -> Slot | None:
@@ -191,6 +251,8 @@ class Transcript:
         return Posted(file_name(slot), entry.encoded)
 
     def _add(self, entry: Entry, source: str, *, own: bool) -> Slot | None:
+        if entry.kind in DEALER_KINDS:
+            return self._add_dealers(entry, source)
         slot = self._slot(entry, source)
         known = self.raw.get(slot)
         if known == entry.encoded:
@@ -213,12 +275,73 @@ class Transcript:
         self._parse(slot, entry.body)
         return slot
 
+    def _add_dealers(self, entry: Entry, source: str) -> Slot | None:
+        """Scheme B: the dealer's key or a share it sealed (slots ``(kind, 0, 0)`` and
+        ``(kind, 0, i)``: no guardian speaks in them, so they are never this guardian's own)."""
+        dealer = self.manifest.dealer
+        if dealer is None or not self.scheme_b:
+            raise CeremonyError(
+                f"{source}: a {entry.kind} entry belongs to a scheme B election; this one "
+                "(scheme A) has no dealer"
+            )
+        if entry.kind == messages.PAILLIER_SHARE:
+            if entry.signers != (dealer,):
+                raise CeremonyError(
+                    f"{source}: a paillier-share entry is signed by the manifest's dealer "
+                    f"{dealer.encode().hex()} alone"
+                )
+            try:
+                sealed = SealedKeyShare.from_tlv(entry.body)
+            except DecodeError as error:
+                raise CeremonyError(
+                    f"{source}: the paillier-share body does not parse: {error}"
+                ) from error
+            if sealed.guardian != self.me:
+                return None  # sealed to another guardian: not ours to open
+            slot: Slot = (entry.kind, 0, self.me)
+            what = "shares sealed to you"
+        else:
+            strangers = set(entry.signers) - {dealer, *self.manifest.officials}
+            if dealer not in entry.signers or strangers:
+                raise CeremonyError(
+                    f"{source}: the paillier-key entry must be signed by the manifest's dealer "
+                    f"{dealer.encode().hex()} (and officials only besides)"
+                )
+            try:
+                dealt = DealtKey.from_tlv(entry.body)
+            except DecodeError as error:
+                raise CeremonyError(
+                    f"{source}: the paillier-key body does not parse: {error}"
+                ) from error
+            slot = (entry.kind, 0, 0)
+            what = "keys"
+        known = self.raw.get(slot)
+        if known is not None:
+            if Entry.decode(known).body == entry.body:
+                return None  # the same, maybe with the officials' signatures added
+            raise CeremonyError(
+                f"{source}: the dealer signed two different {what} ({entry.kind}); a dealer "
+                "posts one: give both files to the officials"
+            )
+        self.raw[slot] = entry.encoded
+        if entry.kind == messages.PAILLIER_SHARE:
+            self.sealed_to_me = sealed
+        else:
+            self.dealt = dealt
+        return slot
+
     def _slot(self, entry: Entry, source: str) -> Slot:
         n = len(self.manifest.guardians)
         if entry.kind == messages.JOINT_KEY:
             return self._acknowledgement_slot(entry, source)
+        later = (messages.PAILLIER_KEY_CHECK, DECRYPTION_SHARE)
+        if self.scheme_b and self.dealt is None and entry.kind in later:
+            raise CeremonyError(
+                f"{source}: a {entry.kind} entry of a scheme B election is read with the "
+                "dealer's key: put the paillier-key entry in the inbox too"
+            )
         try:
-            kind, speaker, other = _slot_of(entry, self.manifest)
+            kind, speaker, other = _slot_of(entry, self._where())
         except EvoteError as error:
             raise CeremonyError(
                 f"{source}: the {entry.kind} body does not parse: {error}"
@@ -295,8 +418,26 @@ class Transcript:
             [self.answers[key] for key in sorted(self.answers)],
         )
 
+    def _where(self) -> Manifest | ElectionContext:
+        """What entries are read with: the manifest (scheme A), or the context of the
+        dealer's key once it is known (scheme B)."""
+        if self.scheme_b and self.dealt is not None:
+            return self.context()
+        return self.manifest
+
     def context(self) -> ElectionContext:
-        """The election context from every guardian's revealed commitments."""
+        """The election context: scheme A's from every guardian's revealed commitments, scheme
+        B's from the dealer's key (checked to fit the manifest)."""
+        if self.scheme_b:
+            if self._dealt_context is None:
+                if self.dealt is None:
+                    raise CeremonyError(
+                        "the dealer's key (the paillier-key entry) is not in your transcript: "
+                        "accept it and your share first (`evote guardian round` with both in "
+                        "the inbox)"
+                    )
+                self._dealt_context = check_dealt_key(self.manifest, self.dealt)
+            return self._dealt_context
         self.require_all(messages.REVEAL, self.reveals, "the election context")
         return ElectionContext.create(
             self.manifest,
@@ -304,8 +445,9 @@ class Transcript:
         )
 
 
-def _slot_of(entry: Entry, manifest: Manifest) -> Slot:
-    """The entry's kind and the guardian(s) its body names; raise :class:`DecodeError`."""
+def _slot_of(entry: Entry, where: Manifest | ElectionContext) -> Slot:
+    """The entry's kind and the guardian(s) its body names; raise :class:`DecodeError`.
+    ``where`` is the manifest, or scheme B's context (its key reads the key checks)."""
     kind, body = entry.kind, entry.body
     if kind == messages.TRANSPORT:
         return (kind, TransportKey.from_tlv(body).guardian, 0)
@@ -323,8 +465,10 @@ def _slot_of(entry: Entry, manifest: Manifest) -> Slot:
         return (kind, answer.dealer, answer.recipient)
     if kind == messages.KEY_CHECK:
         return (kind, KeyCheck.from_tlv(body).guardian, 0)
+    if kind == messages.PAILLIER_KEY_CHECK and isinstance(where, ElectionContext):
+        return (kind, PaillierKeyCheck.from_tlv(body, where.paillier_key).guardian, 0)
     if kind == DECRYPTION_SHARE:
-        return (kind, GuardianShares.from_tlv(body, manifest).guardian, 0)
+        return (kind, GuardianShares.from_tlv(body, where).guardian, 0)
     raise DecodeError(f"{kind} is not an entry a guardian signs alone")
 
 
@@ -363,13 +507,70 @@ def advance(state: GuardianState, inbox: Iterable[tuple[str, bytes]]) -> Advance
             "this key file has joined no election yet: run `evote guardian join` first"
         )
     if step in KEY_HELD:
-        raise CeremonyError(f"your key ceremony is over (step {step!r}); next: {next_round(step)}")
+        raise CeremonyError(
+            f"your key ceremony is over (step {step!r}); next: "
+            f"{next_round(step, scheme_b=state.scheme_b)}"
+        )
     transcript, accepted = accept_inbox(state, inbox)
+    if state.scheme_b:
+        return _dealer_round(state, transcript, accepted)
     trustee = state.trustee()
     bodies, notes = _round(step, trustee, transcript)
     posted = tuple(transcript.add_own(kind, body, state.identity) for kind, body in bodies)
     new = state.with_trustee(trustee, _NEXT[step]).with_entries(transcript.entries())
     return Advance(new, posted, accepted, tuple(notes))
+
+
+def _dealer_round(state: GuardianState, transcript: Transcript, accepted: int) -> Advance:
+    """Scheme B's two rounds: post the transport key, then accept the dealer's key and share."""
+    holder = state.holder()
+    if state.step == "joined":
+        posted = transcript.add_own(
+            messages.TRANSPORT, holder.transport_key().to_tlv(), state.identity
+        )
+        new = state.with_holder(holder, "transport").with_entries(transcript.entries())
+        return Advance(new, (posted,), accepted)
+    dealt, sealed = transcript.dealt, transcript.sealed_to_me
+    if dealt is None or sealed is None:
+        missing = [
+            what
+            for what, have in (
+                ("the dealer's key (paillier-key)", dealt),
+                (f"the paillier-share sealed to guardian {state.index}", sealed),
+            )
+            if have is None
+        ]
+        raise CeremonyError(
+            f"accepting your key share needs {' and '.join(missing)}: the dealer posts them "
+            "once every guardian's transport key is on the board; put them in the inbox "
+            "(`evote record entries MIRROR --guardians`)"
+        )
+    context = holder.accept(dealt, sealed)  # CeremonyError: refused, nothing changes
+    new = state.with_holder(holder, "finished").with_entries(transcript.entries())
+    notes = (
+        f"you accept the dealer's key and your key share (v^(Δ·s_{state.index}) = "
+        f"v_{state.index} checks); your transport key is deleted",
+        f"Paillier key parameters hash H_P = {context.paillier.params_hash.hex()}",
+        f"extended base hash H_E = {context.extended_hash.hex()}",
+    )
+    return Advance(new, (), accepted, notes)
+
+
+def paillier_context(state: GuardianState, transcript: Transcript) -> ElectionContext:
+    """Scheme B: the context of the dealer's key, with the kept share checked against it
+    again (a key file is only as good as what it holds)."""
+    context = transcript.context()
+    share = state.holder().key_share
+    if share is None:  # pragma: no cover - the state's own validation requires it
+        raise CeremonyError("this key file holds no Paillier key share")
+    try:
+        paillier.check_key_share(share, context.paillier_key)
+    except VerificationError as error:
+        raise CeremonyError(
+            f"the key share in this key file does not fit the dealer's key in its transcript: "
+            f"{error}"
+        ) from error
+    return context
 
 
 def _round(
@@ -434,9 +635,19 @@ def key_check(state: GuardianState) -> Advance:
     if state.step != "finished":
         raise CeremonyError(
             f"the key check comes after the key ceremony; this key file is at step "
-            f"{state.step!r} (next: {next_round(state.step)})"
+            f"{state.step!r} (next: {next_round(state.step, scheme_b=state.scheme_b)})"
         )
     transcript = Transcript.of(state)
+    if state.scheme_b:
+        context = paillier_context(state, transcript)
+        proved = state.holder().key_check(context)
+        verify_paillier_key_check(proved, context)
+        posted = transcript.add_own(
+            messages.PAILLIER_KEY_CHECK, proved.to_tlv(context.paillier_key), state.identity
+        )
+        return Advance(
+            replace(state, step="key-checked", entries=transcript.entries()), (posted,), 0
+        )
     context = transcript.context()
     check = state.trustee().key_check(context)
     verify_key_check(check, context)

@@ -32,6 +32,7 @@ def run() -> None:
 from evote.cli import (  # noqa: E402, F401
     bench,
     ceremony,
+    dealer,
     guardian,
     manifest,
     mock,

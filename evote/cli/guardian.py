@@ -20,6 +20,13 @@ them all from its inbox before its next round. A typical run, for guardian 2::
     evote guardian decrypt --key-file g2.key --record record/ --outbox /media/usb/out
     evote guardian check-result --record record/ --manifest manifest.yaml
 
+For a scheme B manifest (threshold Paillier, a trusted dealer) there are two rounds: the first
+writes the guardian's transport key; the second, with the dealer's ``paillier-key`` entry and
+the ``paillier-share`` sealed to this guardian in the inbox, checks the share against the key
+and keeps it (a bad share is refused: nothing changes and nothing is written). Then
+``key-check`` writes the ``paillier-key-check`` entry, and ``decrypt`` answers the tally as for
+scheme A.
+
 Files are written all or nothing: to a temporary file in the same directory, flushed to disk,
 then renamed into place. The key file is replaced only after a command has succeeded (a wrong
 passphrase, a refused entry or an out-of-order step leaves it byte for byte as it was), and an
@@ -149,7 +156,8 @@ def _open(key_file: Path) -> _Opened:
     return _Opened(key_file, state, passphrase, limits_of(sealed), sealed)
 
 
-def _manifest(path: Path) -> Manifest:
+def read_manifest(path: Path) -> Manifest:
+    """The officials' manifest from YAML or JSON (a usage error names what is wrong)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
@@ -175,7 +183,8 @@ def _same_election(state: GuardianState, manifest: Manifest, path: Path) -> None
 # --- inbox and outbox --------------------------------------------------------------------------
 
 
-def _inbox(directory: Path | None) -> list[tuple[str, bytes]]:
+def read_inbox(directory: Path | None) -> list[tuple[str, bytes]]:
+    """Every ``*.entry`` file of ``directory`` (by name), as ``(path, bytes)`` pairs."""
     if directory is None:
         return []
     files = sorted(
@@ -186,7 +195,7 @@ def _inbox(directory: Path | None) -> list[tuple[str, bytes]]:
     return [(str(path), _read(path, "entry file", MAX_ENTRY_FILE_BYTES)) for path in files]
 
 
-def _check_outbox(outbox: Path, posted: Sequence[Posted]) -> None:
+def check_outbox(outbox: Path, posted: Sequence[Posted]) -> None:
     """Refuse, before anything is saved, to put a file where a different one already is."""
     for item in posted:
         target = outbox / item.name
@@ -197,7 +206,7 @@ def _check_outbox(outbox: Path, posted: Sequence[Posted]) -> None:
             )
 
 
-def _write_outbox(outbox: Path, posted: Sequence[Posted]) -> list[Path]:
+def write_outbox(outbox: Path, posted: Sequence[Posted]) -> list[Path]:
     """Write each entry file; an identical file already there is left as it is."""
     try:
         outbox.mkdir(parents=True, exist_ok=True)
@@ -214,10 +223,10 @@ def _write_outbox(outbox: Path, posted: Sequence[Posted]) -> list[Path]:
 
 def _post(opened: _Opened, state: GuardianState, outbox: Path, posted: Sequence[Posted]) -> None:
     """Save the new state first (so the entries are never lost), then write the outbox."""
-    _check_outbox(outbox, posted)
+    check_outbox(outbox, posted)
     if state != opened.state:
         opened.save(state)
-    for path in _write_outbox(outbox, posted):
+    for path in write_outbox(outbox, posted):
         click.echo(f"wrote {path}")
 
 
@@ -287,7 +296,7 @@ def identity(key_file: Path, kdf: str) -> None:
 def join(key_file: Path, manifest_path: Path) -> None:
     """Join the election of a manifest that lists your identity key; start your ceremony."""
     opened = _open(key_file)
-    manifest = _manifest(manifest_path)
+    manifest = read_manifest(manifest_path)
     state = opened.state
     if state.manifest is not None:
         raise click.ClickException(
@@ -306,7 +315,7 @@ def join(key_file: Path, manifest_path: Path) -> None:
         f"joined election {manifest.election_id.hex()} ({manifest.name!r}) as guardian "
         f"{joined.index} of {len(manifest.guardians)} (quorum {manifest.guardian_quorum})"
     )
-    click.echo(f"next: evote guardian round, {next_round(joined.step)}")
+    click.echo(f"next: evote guardian round, {next_round(joined.step, scheme_b=joined.scheme_b)}")
 
 
 @guardian_group.command("round")
@@ -326,6 +335,9 @@ def round_command(key_file: Path, manifest_path: Path, inbox: Path | None, outbo
     Each refuses to run until every entry it needs is in the inbox, and every entry is checked
     first (this election; signed by exactly the guardian it speaks for; no second, different
     entry for a round). Nothing changes when a round is refused.
+
+    Scheme B (a dealer): the transport key, then accepting the dealer's key and the share it
+    sealed to you (both from the inbox); a share that does not check is refused.
     """
     opened = _open(key_file)
     state = opened.state
@@ -333,8 +345,8 @@ def round_command(key_file: Path, manifest_path: Path, inbox: Path | None, outbo
         raise click.ClickException(
             f"{key_file} has joined no election yet: run `evote guardian join` first"
         )
-    _same_election(state, _manifest(manifest_path), manifest_path)
-    result = advance(state, _inbox(inbox))
+    _same_election(state, read_manifest(manifest_path), manifest_path)
+    result = advance(state, read_inbox(inbox))
     click.echo(f"inbox: {result.accepted} new entries checked and accepted")
     for note in result.notes:
         click.echo(note)
@@ -342,7 +354,12 @@ def round_command(key_file: Path, manifest_path: Path, inbox: Path | None, outbo
     if not result.posted:
         click.echo("nothing to post this round")
     step = result.state.step
-    if step in KEY_HELD:
+    if step in KEY_HELD and result.state.scheme_b:
+        click.echo(
+            "your Paillier key share is accepted and kept, your transport key is deleted; "
+            "next: evote guardian key-check"
+        )
+    elif step in KEY_HELD:
         click.echo(
             "the key ceremony is over for you: your key share is kept, your coefficients and "
             "transport key are deleted; next: evote guardian key-check"
@@ -354,7 +371,9 @@ def round_command(key_file: Path, manifest_path: Path, inbox: Path | None, outbo
                 "(`evote official sign`, `evote ceremony merge-signatures`)"
             )
     else:
-        click.echo(f"next: evote guardian round, {next_round(step)}")
+        click.echo(
+            f"next: evote guardian round, {next_round(step, scheme_b=result.state.scheme_b)}"
+        )
 
 
 @guardian_group.command("key-check")
@@ -373,7 +392,7 @@ def _load_record(directory: Path, manifest: Manifest) -> Record:
         directory,
         manifest.log_origin,
         manifest.log_key,
-        kinds.entry_rules(manifest.election_id),
+        kinds.entry_rules(manifest.election_id, manifest.scheme_name),
         manifest.witness_keys(),
     )
 
@@ -396,7 +415,7 @@ def decrypt(key_file: Path, record: Path, outbox: Path) -> None:
     if state.step not in KEY_HELD:
         raise click.ClickException(
             f"{key_file} holds no key share: its key ceremony is at step {state.step!r} "
-            f"(next: {next_round(state.step)})"
+            f"(next: {next_round(state.step, scheme_b=state.scheme_b)})"
         )
     loaded = _load_record(record, state.require_manifest())
     result, checked = answer_tally(state, loaded)
@@ -421,7 +440,7 @@ def decrypt(key_file: Path, record: Path, outbox: Path) -> None:
 @_clear_errors
 def check_result(context: click.Context, record: Path, manifest_path: Path | None) -> None:
     """Run the independent verifier on the published record and print its verdict."""
-    election_id = None if manifest_path is None else _manifest(manifest_path).election_id
+    election_id = None if manifest_path is None else read_manifest(manifest_path).election_id
     report = verify_record(record, election_id=election_id)
     report.render(Console())
     if report.passed:
@@ -443,8 +462,8 @@ def export(key_file: Path, outbox: Path) -> None:
         click.echo("this key file has joined no election: there is nothing to export")
         return
     posted = Transcript.of(opened.state).own()
-    _check_outbox(outbox, posted)
-    for path in _write_outbox(outbox, posted):
+    check_outbox(outbox, posted)
+    for path in write_outbox(outbox, posted):
         click.echo(f"wrote {path}")
 
 
@@ -463,6 +482,9 @@ def status(key_file: Path) -> None:
     click.echo(
         f"guardian {state.index} of {len(manifest.guardians)}, quorum {manifest.guardian_quorum}"
     )
-    click.echo(f"step {state.step}; next: {next_round(state.step)}")
+    if state.scheme_b:
+        held = "accepted" if state.paillier_share is not None else "not accepted yet"
+        click.echo(f"scheme B (threshold Paillier, a dealer): your key share is {held}")
+    click.echo(f"step {state.step}; next: {next_round(state.step, scheme_b=state.scheme_b)}")
     if state.tally_answered is not None:
         click.echo(f"answered the tally whose body has SHA-256 {state.tally_answered.hex()}")

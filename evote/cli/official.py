@@ -333,6 +333,17 @@ def _write_for_signers(out: Path, entry: Entry, manifest: Manifest) -> None:
         f"signatures written to {out}"
     )
     missing = quorum_missing(manifest, entry)
+    if entry.kind == kinds.PAILLIER_KEY:
+        more = (
+            f"{missing} more official(s) co-sign it (`evote official sign`), then "
+            if missing
+            else ""
+        )
+        click.echo(
+            f"next: {more}`evote post` it (official or dealer role); then the dealer posts the "
+            "shares it sealed (paillier-share-g<i>.entry)"
+        )
+        return
     if entry.kind == kinds.JOINT_KEY:
         more = (
             f"{missing} more official(s) sign it too (`evote official sign`); " if missing else ""
@@ -446,15 +457,17 @@ def sign_command(
     keys: tuple[Path, ...],
     out: Path,
 ) -> None:
-    """Add your signature to an officials' entry another official made, or to the joint key
-    (ENTRY_FILE).
+    """Add your signature to an officials' entry another official made, to the joint key, or
+    to a scheme B dealer's key (ENTRY_FILE).
 
     The entry is checked against the board first, as if you had made it: a phase mark must fit
     the phase; a tally must be the sum of each credential's last ballot (with the guardians'
     checks); a result must be exactly what the guardians' shares on the board decrypt to; a
     joint key (a guardian's joint-key-g<i>.entry from the ceremony's last round) must be the
-    one the guardians' ceremony on the board gives, with nobody disqualified. Nothing is
-    written if it is not.
+    one the guardians' ceremony on the board gives, with nobody disqualified; a dealer's key
+    (paillier-key.entry from `evote dealer deal`) must be signed by the manifest's dealer,
+    follow every guardian's transport key, and fit the manifest. Nothing is written if it is
+    not.
     """
     entry = _read_entry(entry_file)
     signers = [read_seed(path) for path in keys]

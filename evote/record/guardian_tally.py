@@ -7,8 +7,11 @@ that decrypted whatever it was handed could be made to open one voter's ballot (
 :func:`check_tally` requires of the exported record (loaded under the trust roots of the
 manifest the guardian joined, so every entry is of this election and validly signed):
 
-1. entry 0 is that manifest, and the one ``joint-key`` entry is the key its own ceremony
-   produced (so ``H_E``, which every ballot proof binds, is the guardian's);
+1. entry 0 is that manifest, and the election key on the record is the key the guardian holds
+   a share of (so ``H_E``, which every ballot proof binds, is the guardian's): for scheme A the
+   one ``joint-key`` entry is the key its own ceremony produced; for scheme B the one
+   ``paillier-key`` entry is signed by the manifest's dealer and an official quorum (nobody
+   else) and holds the key the guardian accepted its share of;
 2. one credential list, by the credential authority; one ``open`` and then one ``close``, each
    signed by an official quorum; a checkpoint covering the close carries a witness quorum;
 3. every ballot and audit lies between ``open`` and ``close`` and passes the ballot box's
@@ -19,8 +22,9 @@ manifest the guardian joined, so every entry is of this election and validly sig
    counted entries are exactly each credential's last ballot, ascending, and whose aggregates
    are exactly their sums.
 
-Then :func:`answer_tally` has the guardian's trustee prove ``M_ℓ = z_ℓ·A`` for every aggregate
-(target ``tally/<part>/<option>``) and signs the ``decryption-share`` entry. A guardian answers one
+Then :func:`answer_tally` has the guardian prove its share of every aggregate (target
+``tally/<part>/<option>``: scheme A's trustee ``M_ℓ = z_ℓ·A``, scheme B's key holder
+``c^{2Δs_i}``, crypto spec §4.5) and signs the ``decryption-share`` entry. A guardian answers one
 tally per election: the state keeps the tally's digest, and the same tally asked again gets
 the same entry again, while any other tally is refused.
 """
@@ -35,12 +39,19 @@ from evote.board.checkpoint import verify_witnessed
 from evote.board.entry import Entry
 from evote.board.record import Record
 from evote.ceremony.guardian_file import KEY_HELD, GuardianState
-from evote.ceremony.messages import JointKey
-from evote.ceremony.offline import DECRYPTION_SHARE, Advance, Posted, Transcript, file_name
+from evote.ceremony.messages import DealtKey, JointKey
+from evote.ceremony.offline import (
+    DECRYPTION_SHARE,
+    Advance,
+    Posted,
+    Transcript,
+    file_name,
+    paillier_context,
+)
 from evote.crypto.signing import VerifyKey
 from evote.election.ballot import EncryptedBallot
-from evote.election.context import ElectionContext
-from evote.election.manifest import Manifest
+from evote.election.context import ElectionContext, base_hash
+from evote.election.manifest import PAILLIER, Manifest
 from evote.election.tally import EncryptedTally, aggregate, counted_ballots
 from evote.errors import CeremonyError, DecodeError, EvoteError, RecordError
 from evote.record import kinds
@@ -91,13 +102,7 @@ def check_tally(record: Record, context: ElectionContext) -> CheckedTally:
     entries = record.entries
     if not entries or entries[0].kind != kinds.MANIFEST or entries[0].body != manifest.to_tlv():
         raise RecordError("entry 0 of the record is not the manifest of your election")
-    joint_at = _the_one(entries, kinds.JOINT_KEY, "")
-    ours = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
-    if entries[joint_at].body != ours.to_tlv():
-        raise RecordError(
-            f"the record's joint key (entry {joint_at}) is not the one your key ceremony "
-            f"produced (K = {context.joint_key.encode().hex()})"
-        )
+    _election_key(entries, context)
     credentials = _credentials(entries, manifest)
     open_at = _the_one(entries, kinds.OPEN, ": the election never opened")
     close_at = _the_one(
@@ -115,7 +120,7 @@ def check_tally(record: Record, context: ElectionContext) -> CheckedTally:
         raise RecordError(f"the tally (entry {tally_at}) comes before the close (entry {close_at})")
     _official_quorum(entries[tally_at], tally_at, manifest)
     try:
-        tally = EncryptedTally.from_tlv(entries[tally_at].body, manifest)
+        tally = EncryptedTally.from_tlv(entries[tally_at].body, context)
     except DecodeError as error:
         raise RecordError(f"entry {tally_at} (tally) does not parse: {error}") from error
     cast = replay_ballot_box(entries, open_at, close_at, context, credentials)
@@ -129,12 +134,61 @@ def check_tally(record: Record, context: ElectionContext) -> CheckedTally:
             f"{_few(left_out)}"
         )
     counted = [cast[index] for index in expected]
-    if aggregate(manifest, counted) != tally.totals:
+    if aggregate(context, counted) != tally.totals:
         raise RecordError(
             f"the tally's aggregates (entry {tally_at}) are not the sums of the counted ballots"
         )
     digest = hashlib.sha256(entries[tally_at].body).digest()
     return CheckedTally(tally_at, tally, digest, len(counted))
+
+
+def _election_key(entries: Sequence[Entry], context: ElectionContext) -> None:
+    """The record's election key is the one the guardian holds a share of (check 1 above)."""
+    manifest = context.manifest
+    if manifest.scheme_name != PAILLIER:
+        joint_at = _the_one(entries, kinds.JOINT_KEY, "")
+        ours = JointKey(context.joint_key, context.extended_hash, context.verification_keys)
+        if entries[joint_at].body != ours.to_tlv():
+            raise RecordError(
+                f"the record's joint key (entry {joint_at}) is not the one your key ceremony "
+                f"produced (K = {context.joint_key.encode().hex()})"
+            )
+        return
+    key_at = _the_one(entries, kinds.PAILLIER_KEY, ": the dealer never posted its key")
+    entry = entries[key_at]
+    dealer = manifest.dealer
+    if dealer is None or dealer not in entry.signers:
+        raise RecordError(f"the dealer's key (entry {key_at}) is not signed by the dealer")
+    _official_quorum_besides(entry, key_at, manifest, dealer)
+    try:
+        dealt = DealtKey.from_tlv(entry.body)
+    except DecodeError as error:
+        raise RecordError(f"entry {key_at} (paillier-key) does not parse: {error}") from error
+    if dealt.base_hash != base_hash(manifest) or dealt.key != context.paillier_key:
+        raise RecordError(
+            f"the record's dealer's key (entry {key_at}) is not the key you accepted your share "
+            f"of (parameters hash H_P = {context.paillier.params_hash.hex()})"
+        )
+
+
+def _official_quorum_besides(
+    entry: Entry, index: int, manifest: Manifest, dealer: VerifyKey
+) -> None:
+    """The dealer's key is co-signed by an official quorum, and by nobody but them and the
+    dealer."""
+    officials = set(manifest.officials)
+    strangers = [key for key in entry.signers if key != dealer and key not in officials]
+    if strangers:
+        raise RecordError(
+            f"entry {index} ({entry.kind}) is also signed by keys that are neither the dealer "
+            "nor officials: " + ", ".join(key.encode().hex() for key in strangers)
+        )
+    signed = len({key for key in entry.signers if key in officials})
+    if signed < manifest.official_quorum:
+        raise RecordError(
+            f"entry {index} ({entry.kind}) is co-signed by {signed} officials; the quorum is "
+            f"{manifest.official_quorum}"
+        )
 
 
 def _few(indices: Sequence[int]) -> str:
@@ -219,7 +273,7 @@ def answer_tally(state: GuardianState, record: Record) -> tuple[Advance, Checked
             f"file is at step {state.step!r}"
         )
     transcript = Transcript.of(state)
-    context = transcript.context()
+    context = paillier_context(state, transcript) if state.scheme_b else transcript.context()
     checked = check_tally(record, context)
     me = state.index
     if state.tally_answered is not None:
@@ -231,7 +285,8 @@ def answer_tally(state: GuardianState, record: Record) -> tuple[Advance, Checked
         slot = (DECRYPTION_SHARE, me, 0)
         again = Posted(file_name(slot), transcript.raw[slot])
         return Advance(state, (again,), 0, ("you answered this tally before: same entry",)), checked
-    body = state.trustee().decrypt_tally(context, checked.tally.totals).to_tlv()
+    decrypter = state.holder() if state.scheme_b else state.trustee()
+    body = decrypter.decrypt_tally(context, checked.tally.totals).to_tlv()
     posted = transcript.add_own(DECRYPTION_SHARE, body, state.identity)
     new = replace(state, entries=transcript.entries(), tally_answered=checked.digest)
     return Advance(new, (posted,), 0), checked

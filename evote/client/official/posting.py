@@ -12,6 +12,8 @@ may post and sign each kind again.
 
 from __future__ import annotations
 
+from typing import Final
+
 from evote.board.entry import Entry
 from evote.client.channels import ControlClient
 from evote.client.official.contents import election_context, the_one
@@ -24,13 +26,23 @@ from evote.election.manifest import Manifest
 from evote.errors import EntryRejected
 from evote.record import kinds
 
+#: Every kind of either scheme in phase order: scheme B's dealer's ceremony (its key, the
+#: sealed shares, the guardians' key checks) where scheme A's joint key and key checks are.
+_PHASE_ORDER: Final = (
+    *kinds.ALL_KINDS[: kinds.ALL_KINDS.index(kinds.CREDENTIALS)],
+    kinds.PAILLIER_KEY,
+    kinds.PAILLIER_SHARE,
+    kinds.PAILLIER_KEY_CHECK,
+    *kinds.ALL_KINDS[kinds.ALL_KINDS.index(kinds.CREDENTIALS) :],
+)
+
 
 def phase_rank(kind: str) -> int:
-    """Where ``kind`` comes in an election (the ceremony's rounds, the joint key, key checks,
-    credentials, ..., shares, result): sorting a guardian's whole outbox by it posts each
-    round before the next. Unknown kinds come last."""
-    order = kinds.ALL_KINDS
-    return order.index(kind) if kind in order else len(order)
+    """Where ``kind`` comes in an election (the ceremony's rounds, the joint key or the
+    dealer's key and shares, key checks, credentials, ..., shares, result): sorting a
+    guardian's (or the dealer's) whole outbox by it posts each round before the next. Unknown
+    kinds come last."""
+    return _PHASE_ORDER.index(kind) if kind in _PHASE_ORDER else len(_PHASE_ORDER)
 
 
 def check_entry_to_post(view: BoardView, entry: Entry) -> int | None:
@@ -68,6 +80,8 @@ def check_entry_to_post(view: BoardView, entry: Entry) -> int | None:
         check_official_entry(view, entry)
     elif entry.kind == kinds.JOINT_KEY:
         _check_joint_key_to_post(view, entry)
+    elif entry.kind == kinds.PAILLIER_KEY:
+        _check_dealt_key_to_post(view, entry)
     elif entry.kind == kinds.DECRYPTION_SHARE:
         _check_share_to_post(view, entry)
     return None
@@ -89,9 +103,24 @@ def _check_joint_key_to_post(view: BoardView, entry: Entry) -> None:
     check_official_entry(view, entry)
 
 
+def _check_dealt_key_to_post(view: BoardView, entry: Entry) -> None:
+    manifest = view.manifest
+    missing = quorum_missing(manifest, entry)
+    if manifest.dealer is None or manifest.dealer not in entry.signers or missing:
+        lacking = [] if missing == 0 else [f"{missing} more official(s)"]
+        if manifest.dealer is None or manifest.dealer not in entry.signers:
+            lacking.insert(0, "the dealer")
+        raise EntryRefused(
+            f"this paillier-key entry still needs the signatures of {' and '.join(lacking)}: "
+            "the dealer writes it (`evote dealer deal`) and the officials add theirs with "
+            "`evote official sign`"
+        )
+    check_official_entry(view, entry)
+
+
 def _check_share_to_post(view: BoardView, entry: Entry) -> None:
     context = election_context(view)
-    posted = posted_tally(view)
+    posted = posted_tally(view, context)
     result_at = the_one(view, kinds.RESULT)
     if result_at is not None:
         raise StepRefused(f"the result is already on the board (entry {result_at})")

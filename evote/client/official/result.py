@@ -45,8 +45,10 @@ class PostedTally:
     registered: int
 
 
-def posted_tally(view: BoardView) -> PostedTally:
-    """The one tally on the board, after the close and signed by an official quorum."""
+def posted_tally(view: BoardView, context: ElectionContext | None = None) -> PostedTally:
+    """The one tally on the board, after the close and signed by an official quorum, read
+    with the election context (derived from the board when not given: a scheme B tally's
+    ciphertexts are read with the dealer's key)."""
     tally_at = the_one(view, kinds.TALLY)
     if tally_at is None:
         raise StepRefused(
@@ -56,8 +58,10 @@ def posted_tally(view: BoardView) -> PostedTally:
     if close_at is None or tally_at < close_at:
         raise BoardUntrusted(f"the tally (entry {tally_at}) does not follow a close")
     check_officials_signed(view, tally_at)
+    if context is None:
+        context = election_context(view)
     try:
-        tally = EncryptedTally.from_tlv(view.entries[tally_at].body, view.manifest)
+        tally = EncryptedTally.from_tlv(view.entries[tally_at].body, context)
     except DecodeError as error:
         raise BoardUntrusted(f"the tally (entry {tally_at}) does not parse: {error}") from error
     return PostedTally(tally_at, tally, len(credential_list(view)))
@@ -105,7 +109,8 @@ def _result_inputs(view: BoardView) -> tuple[ElectionContext, PostedTally]:
     result_at = the_one(view, kinds.RESULT)
     if result_at is not None:
         raise StepRefused(f"the result is already on the board (entry {result_at})")
-    return election_context(view), posted_tally(view)
+    context = election_context(view)
+    return context, posted_tally(view, context)
 
 
 def build_result(view: BoardView) -> TallyResult:
@@ -121,7 +126,7 @@ def build_result(view: BoardView) -> TallyResult:
             f"waiting for guardians {waiting} (`evote guardian decrypt`, then `evote post`)"
             + (f"; not counted: {'; '.join(problems)}" if problems else "")
         )
-    return tally_result(view.manifest, posted.tally, verified, posted.registered)
+    return tally_result(context, posted.tally, verified, posted.registered)
 
 
 def result_entry(view: BoardView, signers: Sequence[SigningKey]) -> tuple[Entry, TallyResult]:
@@ -152,7 +157,7 @@ def check_result_entry(view: BoardView, entry: Entry) -> TallyResult:
             )
         )
     expected = tally_result(
-        view.manifest, posted.tally, {g: verified[g] for g in named}, posted.registered
+        context, posted.tally, {g: verified[g] for g in named}, posted.registered
     )
     if expected.to_tlv() != entry.body:
         raise EntryRefused(

@@ -6,7 +6,11 @@ before adding a signature (:func:`sign_entry`): a phase mark must fit the phase,
 be exactly the sum of each credential's last ballot, a result must be exactly what the
 guardians' shares decrypt to. Officials sign the joint key the same way, on a guardian's
 acknowledgement from the ceremony's last round: it must be the key the guardians' ceremony on
-the board gives, after a ceremony that disqualified nobody.
+the board gives, after a ceremony that disqualified nobody. In a scheme B election they co-sign
+the dealer's key (``paillier-key``, from ``evote dealer deal``) the same way: signed by the
+manifest's dealer, not on the board yet, after every guardian's transport key, and a key of
+this election, its guardians, quorum and modulus size
+(:func:`evote.ceremony.dealer.check_dealt_key`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from collections.abc import Sequence
 from typing import Final
 
 from evote.board.entry import Entry, merge_signatures
-from evote.ceremony.messages import JointKey
+from evote.ceremony.dealer import check_dealt_key
+from evote.ceremony.messages import DealtKey, JointKey, TransportKey
 from evote.client.official.contents import the_one
 from evote.client.official.errors import EntryRefused, StepRefused
 from evote.client.official.phases import Phase, check_phase, officials_keys
@@ -26,16 +31,16 @@ from evote.crypto.signing import SigningKey
 from evote.election.context import ElectionContext
 from evote.election.manifest import Manifest
 from evote.election.tally import TallyResult
-from evote.errors import DecodeError, InvalidInput, InvalidSignature
+from evote.errors import CeremonyError, DecodeError, InvalidInput, InvalidSignature
 from evote.record import kinds
 from evote.record.kinds import PhaseMark
 from evote.verify import checks
 
 #: The kinds only officials post, each signed by a quorum of them.
 OFFICIAL_KINDS: Final = (kinds.OPEN, kinds.CLOSE, kinds.TALLY, kinds.RESULT)
-#: What officials sign (`evote official sign`): their own kinds and the joint key, which
-#: every guardian signs too.
-SIGNED_BY_OFFICIALS: Final = (kinds.JOINT_KEY, *OFFICIAL_KINDS)
+#: What officials sign (`evote official sign`): their own kinds, the joint key, which every
+#: guardian signs too, and scheme B's dealer's key, which the dealer signs too.
+SIGNED_BY_OFFICIALS: Final = (kinds.JOINT_KEY, kinds.PAILLIER_KEY, *OFFICIAL_KINDS)
 
 
 def check_official_entry(view: BoardView, entry: Entry) -> TallyResult | None:
@@ -52,11 +57,15 @@ def check_official_entry(view: BoardView, entry: Entry) -> TallyResult | None:
             f"{', '.join(SIGNED_BY_OFFICIALS)})"
         )
     allowed = set(view.manifest.officials)
+    whose = "officials'"
     if entry.kind == kinds.JOINT_KEY:
         allowed |= set(view.manifest.guardians)
+        whose = "officials' and guardians'"
+    if entry.kind == kinds.PAILLIER_KEY and view.manifest.dealer is not None:
+        allowed.add(view.manifest.dealer)
+        whose = "officials' and dealer's"
     strangers = [key for key in entry.signers if key not in allowed]
     if strangers:
-        whose = "officials' and guardians'" if entry.kind == kinds.JOINT_KEY else "officials'"
         raise EntryRefused(
             f"this {entry.kind} entry is signed by keys that are not the manifest's {whose} ("
             + ", ".join(key.encode().hex()[:16] + "…" for key in strangers)
@@ -68,6 +77,9 @@ def check_official_entry(view: BoardView, entry: Entry) -> TallyResult | None:
         raise EntryRefused(f"a signature on this {entry.kind} entry fails: {error}") from error
     if entry.kind == kinds.JOINT_KEY:
         _check_joint_key_entry(view, entry)
+        return None
+    if entry.kind == kinds.PAILLIER_KEY:
+        _check_dealt_key_entry(view, entry)
         return None
     if entry.kind in (kinds.OPEN, kinds.CLOSE):
         phase: Phase = "open" if entry.kind == kinds.OPEN else "close"
@@ -113,6 +125,56 @@ def _check_joint_key_entry(view: BoardView, entry: Entry) -> None:
             "this joint key is not the one the guardians' commitments on the board give "
             f"(K = {context.joint_key.encode().hex()}, H_E = {context.extended_hash.hex()}); "
             "do not sign it"
+        )
+
+
+def _check_dealt_key_entry(view: BoardView, entry: Entry) -> None:
+    """The dealer's key as officials co-sign it: a scheme B election, signed by its dealer, no
+    other key on the board, every guardian's transport key on the board before it (the
+    dealer sealed the shares to them), and a key that fits the manifest."""
+    manifest = view.manifest
+    dealer = manifest.dealer
+    if dealer is None:
+        raise EntryRefused("a scheme A (elgamal) election has no dealer: it takes no paillier-key")
+    if dealer not in entry.signers:
+        raise EntryRefused(
+            "this paillier-key entry is not signed by the manifest's dealer "
+            f"({dealer.encode().hex()[:16]}…): only the dealer's own key entry is co-signed"
+        )
+    if view.index_of(entry) is None:
+        key_at = the_one(view, kinds.PAILLIER_KEY)
+        if key_at is not None:
+            raise StepRefused(f"the dealer's key is already on the board (entry {key_at})")
+        _require_transport_keys(view)
+    try:
+        dealt = DealtKey.from_tlv(entry.body)
+    except DecodeError as error:
+        raise EntryRefused(f"this paillier-key entry does not parse: {error}") from error
+    try:
+        check_dealt_key(manifest, dealt)
+    except CeremonyError as error:
+        raise EntryRefused(f"do not co-sign this dealer's key: {error}") from error
+
+
+def _require_transport_keys(view: BoardView) -> None:
+    """Every guardian's transport key is on the board, each signed by that guardian alone."""
+    manifest = view.manifest
+    have: set[int] = set()
+    for index in view.positions(kinds.CEREMONY_TRANSPORT):
+        entry = view.entries[index]
+        try:
+            posted = TransportKey.from_tlv(entry.body)
+        except DecodeError:
+            continue
+        if 1 <= posted.guardian <= len(manifest.guardians) and entry.signers == (
+            manifest.guardians[posted.guardian - 1],
+        ):
+            have.add(posted.guardian)
+    missing = [g for g in range(1, len(manifest.guardians) + 1) if g not in have]
+    if missing:
+        raise StepRefused(
+            f"guardians {missing} have no transport key on the board: the dealer deals after "
+            "every guardian posted one (`evote guardian round`, then `evote post`)"
         )
 
 

@@ -77,16 +77,19 @@ def voting_period(view: BoardView) -> VotingPeriod:
     return VotingPeriod(open_at, close_at, credential_list(view))
 
 
-def _parsed_ballots(view: BoardView, voting: VotingPeriod) -> dict[int, EncryptedBallot]:
+def _parsed_ballots(
+    view: BoardView, context: ElectionContext, voting: VotingPeriod
+) -> dict[int, EncryptedBallot]:
     """The ballots on the board by index, parsed without checking their proofs (the guardians'
-    check that follows replays every rule)."""
+    check that follows replays every rule). Parsed with the election context: a scheme B
+    ballot's ciphertexts are read with the dealer's key."""
     cast: dict[int, EncryptedBallot] = {}
     for index in (*view.positions(kinds.BALLOT), *view.positions(kinds.AUDIT)):
         if not voting.open_at < index < voting.close_at:
             raise BoardUntrusted(f"entry {index} ({view.entries[index].kind}) lies outside voting")
     for index in view.positions(kinds.BALLOT):
         try:
-            cast[index] = EncryptedBallot.from_tlv(view.entries[index].body, view.manifest)
+            cast[index] = EncryptedBallot.from_tlv(view.entries[index].body, context)
         except DecodeError as error:
             raise BoardUntrusted(f"entry {index} (ballot) does not parse: {error}") from error
     return cast
@@ -122,11 +125,11 @@ def tally_entry(view: BoardView, signers: Sequence[SigningKey]) -> Entry:
     context = election_context(view)
     voting = voting_period(view)
     if len(keys) >= view.manifest.official_quorum:
-        tally = encrypted_tally(view.manifest, _parsed_ballots(view, voting))
+        tally = encrypted_tally(context, _parsed_ballots(view, context, voting))
         entry = Entry.create(kinds.TALLY, view.election_id, tally.to_tlv(), keys)
         _guardians_check(view, context, entry)
         return entry
-    tally = encrypted_tally(view.manifest, replayed_ballots(view, context, voting))
+    tally = encrypted_tally(context, replayed_ballots(view, context, voting))
     return Entry.create(kinds.TALLY, view.election_id, tally.to_tlv(), keys)
 
 
@@ -139,7 +142,7 @@ def check_tally_entry(view: BoardView, entry: Entry) -> None:
     if checks.official_signers(entry, view.manifest) >= view.manifest.official_quorum:
         _guardians_check(view, context, entry)
         return
-    expected = encrypted_tally(view.manifest, replayed_ballots(view, context, voting))
+    expected = encrypted_tally(context, replayed_ballots(view, context, voting))
     if entry.body != expected.to_tlv():
         raise EntryRefused(
             "this tally is not the sum of each credential's last ballot on the board (it should "
