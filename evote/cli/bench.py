@@ -131,9 +131,19 @@ def bench_board(entries: int, as_json: bool) -> None:
 @click.option(
     "--ballots",
     type=click.IntRange(min=1),
-    default=400,
-    show_default=True,
-    help="Ballots of the reference manifest to encrypt beforehand and then cast.",
+    default=None,
+    help=(
+        "Ballots of the reference manifest to encrypt beforehand and then cast "
+        f"[default: {services_bench.DEFAULT_BALLOTS}; with --seconds, what lasts at the proof "
+        f"ceiling's rate, at most {services_bench.MAX_POOL:,}]."
+    ),
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Cast until this many seconds have passed (sustained load bounded in time) instead "
+    "of until the ballots are cast; calls in flight then finish.",
 )
 @click.option(
     "--clients",
@@ -165,32 +175,41 @@ def bench_board(entries: int, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def bench_services(
-    ballots: int,
+    ballots: int | None,
+    seconds: float | None,
     clients: int,
     client_processes: int,
     tls: bool,
     proof_workers: int,
     as_json: bool,
 ) -> None:
-    """Measure sustained casts per second and p50/p99 cast latency against the ballot box.
+    """Measure sustained casts per second and cast latency (p50, p95, p99, max) against the
+    ballot box.
 
     The real gRPC ballot box serves a temporary SQLite board from this process on loopback
     (with --tls as deployed: TLS on the public port, the election CA of the data dir); the
     clients run in other processes, connected before the clock starts; ballots are encrypted
-    and signed before timing. The ceiling is proof verification alone (single-thread CPU
-    time on a sample of the same ballots, times the CPU count), measured in the same run.
-    Latencies and the rate are wall-clock time.
+    and signed before timing. They cast every ballot, or with --seconds until that time has
+    passed. The ceiling is proof verification alone (single-thread CPU time on a sample of the
+    same ballots, times the CPU count), measured in the same run. Latencies and the rate are
+    wall-clock time.
     """
     if client_processes > clients:
         raise click.BadParameter(
             f"{client_processes} client processes need at least as many clients ({clients})",
             param_hint="--client-processes",
         )
-    with Console(stderr=True).status(f"casting {ballots} ballots from {clients} clients ..."):
+    casting = (
+        f"casting for {seconds:g} s from {clients} clients"
+        if seconds is not None
+        else f"casting {ballots or services_bench.DEFAULT_BALLOTS} ballots from {clients} clients"
+    )
+    with Console(stderr=True).status(f"encrypting, then {casting} ..."):
         figures = services_bench.run(
             CastClient.connect,
             ballots,
             clients,
+            seconds=seconds,
             tls=tls,
             proof_workers=proof_workers,
             client_processes=client_processes,
@@ -198,11 +217,12 @@ def bench_services(
     if as_json:
         click.echo(json.dumps(figures.as_json_dict(), indent=2, sort_keys=True))
         return
+    bounded = "" if figures.seconds is None else f" in {figures.seconds:g} s"
     table = Table(
         title=(
             f"Ballot box over gRPC {'with TLS' if figures.tls else 'without TLS'}: "
-            f"{figures.receipts} of {figures.ballots} ballots cast by {figures.clients} "
-            f"clients in {figures.client_processes} other process(es), "
+            f"{figures.receipts} of {figures.ballots} ballots cast{bounded} by "
+            f"{figures.clients} clients in {figures.client_processes} other process(es), "
             f"{figures.cpu_count} CPUs"
         )
     )
@@ -211,7 +231,9 @@ def bench_services(
     rows = [
         ("casts per second (sustained)", f"{figures.casts_per_second:,.1f}"),
         ("latency p50", f"{figures.latency_p50_ms:,.1f} ms"),
+        ("latency p95", f"{figures.latency_p95_ms:,.1f} ms"),
         ("latency p99", f"{figures.latency_p99_ms:,.1f} ms"),
+        ("latency max", f"{figures.latency_max_ms:,.1f} ms"),
         ("failed casts", f"{figures.failed_casts:,}"),
         ("wall time", f"{figures.wall_seconds:,.2f} s"),
         ("server threads", f"{figures.server_workers:,}"),
@@ -232,6 +254,11 @@ def bench_services(
     for measure, value in rows:
         table.add_row(measure, value)
     Console().print(table)
+    if figures.pool_exhausted:
+        Console().print(
+            f"The {figures.ballots} ballots were all cast before {figures.seconds:g} s had "
+            "passed: the load ended early. Give more with --ballots."
+        )
 
 
 def _print_bench(result: crypto_bench.SchemeBenchmark) -> None:
