@@ -6,10 +6,15 @@ before it is durable:
 1. every entry is parsed and checked against the envelope rules (:class:`EntryRules`);
 2. the in-memory Merkle tree is extended and the new checkpoint is signed;
 3. the store commits the entries **and** that checkpoint in one transaction;
-4. only then is the result returned; if the commit fails, the tree is rolled back.
+4. only then is the result returned; if the commit fails, the tree is rolled back. Should the
+   store hold more entries after a failed commit than before it (a commit whose answer was lost,
+   e.g. an fsync error after the write), the tree no longer matches the store: the board then
+   refuses every further append (:class:`StoreCorrupted`) and must be reopened, which rebuilds
+   the tree from what is stored.
 
-On opening, the tree is rebuilt from the store and compared with every stored checkpoint; on
-any mismatch the board refuses to serve (:class:`StoreCorrupted`).
+On opening, the tree is rebuilt from the store and compared with every stored checkpoint, whose
+every signature line (the log's and its witnesses' cosignatures) must verify; on any mismatch
+the board refuses to serve (:class:`StoreCorrupted`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from evote.board.checkpoint import Checkpoint, cosignature_time, open_checkpoint, sign_checkpoint
+from evote.board.checkpoint import (
+    Checkpoint,
+    check_every_signature,
+    cosignature_time,
+    open_checkpoint,
+    sign_checkpoint,
+)
 from evote.board.entry import EntryRules
 from evote.board.merkle import MerkleTree
 from evote.board.note import NoteSignature, parse_note
@@ -63,6 +74,8 @@ class BulletinBoard:
         self.rules = rules
         self.witnesses = dict(witnesses or {})
         self._lock = threading.Lock()
+        #: Why appends are refused (the store may hold an append the tree does not), if so.
+        self._broken: str | None = None
         self._tree = MerkleTree(list(store.leaf_hashes()))
         self._check_store_against_checkpoints()
 
@@ -78,15 +91,22 @@ class BulletinBoard:
         stored = self._store.checkpoints()
         if not stored:
             if self._tree.size:
-                raise StoreCorrupted(f"{self._tree.size} entries but no signed checkpoint")
+                raise StoreCorrupted(
+                    f"{self._tree.size} entries but no signed checkpoint; refusing to serve"
+                )
             return
         for size, text in stored:
             try:
-                checkpoint, _ = open_checkpoint(text, self.origin, self.verify_key)
+                checkpoint, note = open_checkpoint(text, self.origin, self.verify_key)
+                check_every_signature(note, self.origin, self.verify_key, self.witnesses)
             except CheckpointError as error:
-                raise StoreCorrupted(f"stored checkpoint of size {size}: {error}") from error
+                raise StoreCorrupted(
+                    f"stored checkpoint of size {size}: {error}; refusing to serve"
+                ) from error
             if checkpoint.size != size or size > self._tree.size:
-                raise StoreCorrupted(f"stored checkpoint of size {size} has no matching entries")
+                raise StoreCorrupted(
+                    f"stored checkpoint of size {size} has no matching entries; refusing to serve"
+                )
             if checkpoint.root != self._tree.root(size):
                 raise StoreCorrupted(
                     f"the stored entries do not match the signed checkpoint of size {size}: "
@@ -94,7 +114,8 @@ class BulletinBoard:
                 )
         if stored[-1][0] != self._tree.size:
             raise StoreCorrupted(
-                f"{self._tree.size - stored[-1][0]} entries are not covered by any checkpoint"
+                f"{self._tree.size - stored[-1][0]} entries are not covered by any checkpoint; "
+                "refusing to serve"
             )
 
     def append(self, entries: Sequence[bytes]) -> Appended:
@@ -105,6 +126,8 @@ class BulletinBoard:
         if len({entry.leaf_hash for entry in stored}) != len(stored):
             raise EntryRejected("the batch holds the same entry twice")
         with self._lock:
+            if self._broken is not None:
+                raise StoreCorrupted(self._broken)
             start = self._tree.size
             for entry in stored:
                 self._tree.append(entry.leaf_hash)
@@ -114,8 +137,24 @@ class BulletinBoard:
                 self._store.append(stored, note)
             except BaseException:
                 self._tree.truncate(start)
+                self._check_unchanged(start)
                 raise
         return Appended(start, len(stored), note)
+
+    def _check_unchanged(self, size: int) -> None:
+        """After a failed append: the store must still hold ``size`` entries, or the tree and
+        the store disagree and no further append may be signed over the tree."""
+        try:
+            stored = self._store.size()
+        except BoardError as error:
+            stored, reason = -1, str(error)
+        else:
+            reason = f"it holds {stored} entries, the log {size}"
+        if stored != size:
+            self._broken = (
+                f"a failed append left the store out of step with the log ({reason}); "
+                "refusing further appends: restart to rebuild the log from the store"
+            )
 
     def latest_checkpoint(self) -> str:
         """The newest checkpoint note, with every cosignature gathered so far."""

@@ -7,23 +7,87 @@ One interface, two stores:
   acknowledged, and no checkpoint exists, for data that is not on disk.
 * :class:`MemoryStore`, for tests and simulations: the same contract without durability.
 
+A store that cannot write (the disk is full, read-only or failing) raises
+:class:`StoreWriteFailed` and has stored nothing: the caller answers "try again later", never a
+receipt. A store whose file is damaged (a flipped byte, a truncated file) raises
+:class:`StoreCorrupted` on opening or on the read that meets the damage: SQLite's own
+``integrity_check`` runs at every opening, and every entry read is checked against its leaf hash.
+
 Stores hold bytes and do not check signatures; :class:`evote.board.log.BulletinBoard` checks
 what it stores and, on opening, checks what it finds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
-from evote.board.merkle import leaf_hash
+from evote.board.merkle import HASH_BYTES, leaf_hash
 from evote.errors import BoardError, DuplicateEntry, StoreCorrupted
 
 SCHEMA_VERSION: Final = 1
+_RESTORE: Final = ": the file is damaged; restore it from a backup"
+
+
+class StoreWriteFailed(BoardError):
+    """The store could not write (the disk is full, read-only or failing); nothing was stored.
+
+    Unlike :class:`StoreCorrupted`, what is stored is intact: the operation can be retried once
+    the operator has freed space or fixed the disk."""
+
+
+def _unwritable(error: sqlite3.Error) -> bool:
+    """Whether SQLite could not write or reach the file (full, read-only, no permission, an
+    I/O error, locked), rather than finding it damaged."""
+    name = getattr(error, "sqlite_errorname", "")
+    return name.startswith(
+        (
+            "SQLITE_FULL",
+            "SQLITE_READONLY",
+            "SQLITE_CANTOPEN",
+            "SQLITE_PERM",
+            "SQLITE_IOERR",
+            "SQLITE_BUSY",
+            "SQLITE_LOCKED",
+        )
+    )
+
+
+def _damaged(error: sqlite3.Error) -> bool:
+    """Whether SQLite found the file damaged or its rows inconsistent (rather than the disk
+    unwritable or busy): a constraint can only fail on rows the log did not write."""
+    name = getattr(error, "sqlite_errorname", "")
+    return name.startswith(("SQLITE_CORRUPT", "SQLITE_CONSTRAINT")) or name == "SQLITE_NOTADB"
+
+
+def _sqlite_error(path: Path, doing: str, error: sqlite3.Error, *, writing: bool) -> BoardError:
+    """The evote error for an SQLite failure while ``doing`` something with the store at
+    ``path`` (for a write, ``doing`` names what was not stored): damage to the file is
+    :class:`StoreCorrupted` (refuse to serve), a write that did not happen is
+    :class:`StoreWriteFailed` (retry later). The message of the latter, which callers of the
+    services see, names no file."""
+    # One short line: an SQLite message can quote a damaged row's bytes.
+    lines = str(error).splitlines() or [type(error).__name__]
+    reason = lines[0][:120]
+    if writing and not _damaged(error):
+        return StoreWriteFailed(
+            f"{doing} was not stored: the board's store cannot write ({reason}); "
+            "free disk space or fix the disk, then retry"
+        )
+    if writing:
+        return StoreCorrupted(
+            f"{path}: {doing} was not stored ({reason}): the stored rows are inconsistent; "
+            "restore the file from a backup"
+        )
+    return StoreCorrupted(
+        f"{path}: {doing} failed ({reason}): the file is damaged; restore it from a backup "
+        "(witnesses' checkpoints and voters' receipts show what it must hold)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,21 +217,49 @@ class SqliteStore:
     """A durable :class:`LogStore` in one SQLite file (WAL, ``synchronous=FULL``).
 
     One connection, guarded by a lock; a single writer is what the board needs, and readers in
-    other processes see consistent snapshots through WAL.
+    other processes see consistent snapshots through WAL. Every SQLite failure becomes
+    :class:`StoreCorrupted` (the file is damaged, or a read failed) or
+    :class:`StoreWriteFailed` (a write did not happen; nothing was stored).
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as error:
+            raise StoreWriteFailed(f"cannot open board store {self.path}: {error}") from error
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=5000")
+            self._check_file()
             self._db.executescript(_SCHEMA)
             self._check_schema_version()
-        except sqlite3.DatabaseError as error:
-            raise StoreCorrupted(f"cannot open board store {self.path}: {error}") from error
+        except sqlite3.Error as error:
+            self._db.close()
+            if not _unwritable(error):
+                raise StoreCorrupted(
+                    f"cannot open board store {self.path}: {str(error)[:120]}; the file is "
+                    "damaged or not a board: restore it from a backup"
+                ) from error
+            raise StoreWriteFailed(f"cannot open board store {self.path}: {error}") from error
+        except BaseException:
+            self._db.close()
+            raise
         self._lock = threading.Lock()
+
+    def _check_file(self) -> None:
+        """SQLite's own check of the whole file, so a damaged file is refused at the start
+        rather than on the read that meets the damage. ``integrity_check``, not the cheaper
+        ``quick_check``: only the former compares the leaf-hash index with the entries, and a
+        damaged index would let :meth:`find` miss an entry (a retried ballot stored twice).
+        On 20,000 ballot-sized entries it took about a third of the time of replaying them."""
+        problems = [str(row[0]) for row in self._db.execute("PRAGMA integrity_check(5)")]
+        if problems != ["ok"]:
+            raise StoreCorrupted(
+                f"board store {self.path} is damaged ({'; '.join(problems)}): refusing to serve; "
+                "restore it from a backup"
+            )
 
     def _check_schema_version(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
@@ -180,18 +272,28 @@ class SqliteStore:
                 f"{self.path} has board schema {row[0]}; this evote reads {SCHEMA_VERSION}"
             )
 
-    def size(self) -> int:
+    def _read(self, doing: str, sql: str, parameters: tuple[object, ...] = ()) -> list[Any]:
+        """Run a query under the lock; an SQLite failure is :class:`StoreCorrupted`."""
         with self._lock:
-            (count,) = self._db.execute("SELECT COUNT(*) FROM entries").fetchone()
+            try:
+                return self._db.execute(sql, parameters).fetchall()
+            except sqlite3.Error as error:
+                raise _sqlite_error(self.path, doing, error, writing=False) from error
+
+    def size(self) -> int:
+        ((count,),) = self._read("counting entries", "SELECT COUNT(*) FROM entries")
         return int(count)
 
     def leaf_hashes(self) -> Iterator[bytes]:
-        with self._lock:
-            rows = self._db.execute("SELECT idx, leaf_hash FROM entries ORDER BY idx").fetchall()
+        rows = self._read("reading leaf hashes", "SELECT idx, leaf_hash FROM entries ORDER BY idx")
         for expected, (index, value) in enumerate(rows):
             if index != expected:
-                raise StoreCorrupted(f"{self.path}: entry {expected} is missing")
-            yield bytes(value)
+                raise StoreCorrupted(f"{self.path}: entry {expected} is missing{_RESTORE}")
+            if not isinstance(value, bytes) or len(value) != HASH_BYTES:
+                raise StoreCorrupted(
+                    f"{self.path}: entry {index} has a malformed leaf hash{_RESTORE}"
+                )
+            yield value
 
     def entry(self, index: int) -> bytes:
         found = self.entries(index, index + 1)
@@ -200,29 +302,38 @@ class SqliteStore:
         return found[0]
 
     def entries(self, start: int, end: int) -> list[bytes]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT idx, encoded, leaf_hash FROM entries WHERE idx >= ? AND idx < ? "
-                "ORDER BY idx",
-                (start, end),
-            ).fetchall()
+        rows = self._read(
+            f"reading entries {start} to {end}",
+            "SELECT idx, encoded, leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+            (start, end),
+        )
         result = []
-        for index, encoded, stored_hash in rows:
-            if leaf_hash(bytes(encoded)) != bytes(stored_hash):
-                raise StoreCorrupted(f"{self.path}: entry {index} does not match its leaf hash")
-            result.append(bytes(encoded))
+        for expected, (index, encoded, stored_hash) in enumerate(rows, start):
+            if index != expected:
+                raise StoreCorrupted(f"{self.path}: entry {expected} is missing{_RESTORE}")
+            if not isinstance(encoded, bytes) or leaf_hash(encoded) != stored_hash:
+                raise StoreCorrupted(
+                    f"{self.path}: entry {index} does not match its leaf hash{_RESTORE}"
+                )
+            result.append(encoded)
         return result
 
     def find(self, tracking_code: bytes) -> int | None:
         with self._lock:
-            return self._find_unlocked(tracking_code)
+            try:
+                return self._find_unlocked(tracking_code)
+            except sqlite3.Error as error:
+                raise _sqlite_error(self.path, "finding an entry", error, writing=False) from error
 
     def append(self, entries: Sequence[StoredEntry], checkpoint: str) -> None:
         with self._lock:
-            _check_no_duplicates(entries, self._find_unlocked)
-            (start,) = self._db.execute("SELECT COUNT(*) FROM entries").fetchone()
-            self._db.execute("BEGIN IMMEDIATE")
             try:
+                _check_no_duplicates(entries, self._find_unlocked)
+                (start,) = self._db.execute("SELECT COUNT(*) FROM entries").fetchone()
+            except sqlite3.Error as error:
+                raise _sqlite_error(self.path, "appending", error, writing=False) from error
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany(
                     "INSERT INTO entries (idx, encoded, leaf_hash) VALUES (?, ?, ?)",
                     [(start + offset, e.encoded, e.leaf_hash) for offset, e in enumerate(entries)],
@@ -233,11 +344,18 @@ class SqliteStore:
                 )
                 self._db.execute("COMMIT")
             except sqlite3.Error as error:
-                self._db.execute("ROLLBACK")
-                raise BoardError(f"{self.path}: the append was not stored: {error}") from error
+                self._roll_back()
+                raise _sqlite_error(self.path, "the append", error, writing=True) from error
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._roll_back()
                 raise
+
+    def _roll_back(self) -> None:
+        """Undo the open transaction, if SQLite has not already undone it (a failed COMMIT
+        usually has, and a ROLLBACK then would itself fail)."""
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
 
     def _find_unlocked(self, tracking_code: bytes) -> int | None:
         row = self._db.execute(
@@ -246,15 +364,31 @@ class SqliteStore:
         return None if row is None else int(row[0])
 
     def checkpoints(self) -> list[tuple[int, str]]:
-        with self._lock:
-            rows = self._db.execute("SELECT size, note FROM checkpoints ORDER BY size").fetchall()
-        return [(int(size), str(note)) for size, note in rows]
+        # As bytes, decoded here: a damaged note is then named, not quoted in an SQLite error.
+        rows = self._read(
+            "reading checkpoints",
+            "SELECT size, CAST(note AS BLOB) FROM checkpoints ORDER BY size",
+        )
+        notes = []
+        for size, note in rows:
+            try:
+                notes.append((int(size), bytes(note).decode()))
+            except (TypeError, ValueError) as error:
+                raise StoreCorrupted(
+                    f"{self.path}: the checkpoint of size {size} is not text: the file is "
+                    "damaged; restore it from a backup"
+                ) from error
+        return notes
 
     def replace_checkpoint(self, size: int, text: str) -> None:
         with self._lock:
-            cursor = self._db.execute(
-                "UPDATE checkpoints SET note = ? WHERE size = ?", (text, size)
-            )
+            try:
+                cursor = self._db.execute(
+                    "UPDATE checkpoints SET note = ? WHERE size = ?", (text, size)
+                )
+            except sqlite3.Error as error:
+                self._roll_back()
+                raise _sqlite_error(self.path, "the cosignature", error, writing=True) from error
         if cursor.rowcount != 1:
             raise BoardError(f"no checkpoint of size {size} to add signatures to")
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -404,6 +405,18 @@ _ADD: Final[Mapping[str, Callable[[Any, grpc.Server], None]]] = {
 }
 
 
+def _open_registry(data_dir: str | Path, election_id: bytes) -> Registry:
+    """The data dir's registry; a damaged file is refused with :class:`StoreCorrupted` (one
+    clear message from ``evote serve``, not an SQLite traceback)."""
+    try:
+        return Registry.in_dir(data_dir, election_id)
+    except sqlite3.DatabaseError as error:
+        raise StoreCorrupted(
+            f"cannot open the registry in {data_dir}: {str(error)[:120]}; the file is damaged: "
+            "restore it from a backup; refusing to serve"
+        ) from error
+
+
 def serve_election_tls(
     data_dir: str | Path,
     log_key: SigningKey,
@@ -443,7 +456,7 @@ def serve_election_tls(
     pool: ProofWorkers | None = None
     started: list[Running] = []
     try:
-        registry = Registry.in_dir(data_dir, manifest.election_id)
+        registry = _open_registry(data_dir, manifest.election_id)
         station = BallotStation(board)
         casting = "ballot-box" in public_services
         if proof_workers and casting:

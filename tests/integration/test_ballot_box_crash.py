@@ -23,15 +23,11 @@ committing them (``crash_tls_early_ack.py``), and the same checks must find the 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import queue
 import random
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -40,7 +36,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from evote.board.checkpoint import open_checkpoint, verify_witnessed
 from evote.board.entry import Entry
@@ -49,30 +44,27 @@ from evote.board.witness import Witness
 from evote.client.channels import (
     BallotBoxClient,
     BoardClient,
-    ControlClient,
     secure_channel,
 )
 from evote.client.receipt import Receipt, ReceiptRefused, check_receipt
 from evote.errors import EvoteError
 from evote.mock.staging import stage_election
 from evote.record import kinds
-from evote.services.ca import ElectionCA, LeafCredentials, Role
-from evote.services.server import CA_CERT_FILE, CA_KEY_FILE, setup_data_dir
+from evote.services.ca import Role
+from evote.services.server import setup_data_dir
 from tests.integration.test_services import CONTESTS, Election
+from tests.suite.served import SERVE, Served, follow, stop_server
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 KILLS = 12
 BALLOTS = 1500
 CASTERS = 4
 #: The negative control: a smaller run over the store that acknowledges before committing.
 CONTROL_KILLS = 3
 CONTROL_BALLOTS = 200
-SERVE = ("-m", "evote", "serve")
 SERVE_EARLY_ACK = ("-m", "tests.integration.crash_tls_early_ack", "serve")
 #: Seconds a cast may take before the voter gives up on it and casts it again later.
 CAST_DEADLINE = 5.0
 #: Upper bounds on waits that normally take well under a second (never asserted as timings).
-READY_WITHIN = 60.0
 ROUND_WITHIN = 60.0
 FINISH_WITHIN = 120.0
 RETRYABLE = (
@@ -83,91 +75,18 @@ RETRYABLE = (
 LOST = "acknowledged but not on the board at its index"
 
 
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct loopback ports that were free a moment ago (bound to port 0, read,
-    closed), so that every restart of the server can listen on the same addresses."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for opened in sockets:
-            opened.bind(("127.0.0.1", 0))
-        return [int(opened.getsockname()[1]) for opened in sockets]
-    finally:
-        for opened in sockets:
-            opened.close()
-
-
-class Deployment:
-    """One election's data dir served by a command line on two fixed loopback ports."""
+class Deployment(Served):
+    """One election, staged through the credential list, served by a command line."""
 
     def __init__(self, directory: Path, voters: int, command: Sequence[str]) -> None:
         self.election, self.setup_size = prepare(directory / "data", voters)
-        self.data_dir = self.election.data_dir
-        self.key_file = directory / "log.key"
-        self.key_file.write_text(self.election.log_key.seed().hex())
-        self.log = directory / "serve.log"
-        self.command = tuple(command)
-        public, control = free_ports(2)
-        self.public = f"127.0.0.1:{public}"
-        self.control = f"127.0.0.1:{control}"
-        self.ca_pem = (self.data_dir / CA_CERT_FILE).read_bytes()
-        self._ca = ElectionCA.from_pem((self.data_dir / CA_KEY_FILE).read_bytes(), self.ca_pem)
-        self._roles: dict[Role, LeafCredentials] = {}
-
-    def role(self, role: Role) -> LeafCredentials:
-        """A role certificate issued by the data dir's CA (one per role for the whole run)."""
-        if role not in self._roles:
-            self._roles[role] = self._ca.issue_client(role)
-        return self._roles[role]
-
-    def control_client(self, role: Role) -> ControlClient:
-        return ControlClient(secure_channel(self.control, self.ca_pem, self.role(role)))
-
-    def board_client(self) -> BoardClient:
-        return BoardClient(secure_channel(self.public, self.ca_pem))
-
-    def start(self) -> subprocess.Popen[bytes]:
-        """Start the command on the fixed ports; return once both ports answer health."""
-        arguments = ["--data-dir", str(self.data_dir), "--log-key", str(self.key_file)]
-        arguments += ["--public", self.public, "--control", self.control]
-        with self.log.open("ab") as log:
-            child = subprocess.Popen(
-                [sys.executable, *self.command, *arguments],
-                cwd=REPOSITORY,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                start_new_session=True,  # its own process group, ended by stop_server
-            )
-        try:
-            self._wait_ready(child)
-        except BaseException:
-            stop_server(child)
-            raise
-        return child
-
-    def _wait_ready(self, child: subprocess.Popen[bytes]) -> None:
-        deadline = time.monotonic() + READY_WITHIN
-        official = self.role(Role.official())
-        while not (self._serving(self.public, None) and self._serving(self.control, official)):
-            code = child.poll()
-            if code is not None:
-                raise AssertionError(f"the server exited with {code}:\n{self.log.read_text()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the server is not serving:\n{self.log.read_text()}")
-            time.sleep(0.05)
-
-    def _serving(self, address: str, role: LeafCredentials | None) -> bool:
-        """The gRPC health check over TLS (a fresh connection, so no reconnect backoff)."""
-        channel = secure_channel(address, self.ca_pem, role, retry=False, own_connection=True)
-        try:
-            answer = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=""), timeout=1
-            )
-        except grpc.RpcError:
-            return False
-        finally:
-            channel.close()
-        return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+        super().__init__(
+            directory,
+            self.election.data_dir,
+            self.election.log_key,
+            self.election.origin,
+            command=command,
+        )
 
 
 def prepare(data_dir: Path, voters: int) -> tuple[Election, int]:
@@ -182,21 +101,6 @@ def prepare(data_dir: Path, voters: int) -> tuple[Election, int]:
         board.close()
     setup_data_dir(data_dir)
     return election, size
-
-
-def stop_server(child: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (a clean stop) unless it is dead already, SIGKILL if it does not exit; then
-    end whatever is left in its process group: a server killed with SIGKILL cannot stop the
-    worker processes it started, and they would outlive the test."""
-    if child.poll() is None:
-        child.terminate()
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(timeout=15)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGKILL)
 
 
 class Voters:
@@ -363,38 +267,6 @@ def run_election(
     finally:
         stop_server(child)
     return Outcome(voters, killed, acknowledged_by_round, problems, sizes_at_start)
-
-
-def follow(
-    deployment: Deployment,
-    witnesses: Sequence[Witness],
-    when: str,
-    problems: list[str],
-    *,
-    hand_in: bool = False,
-) -> int:
-    """Each witness, a client of the running server, reads the latest checkpoint and cosigns
-    it only if the log grew from the tree it cosigned last (a consistency proof from the
-    board): across every SIGKILL and restart the log may only have grown. With ``hand_in``
-    each witness gives its cosignature to the board through the control port. Refusals go
-    to ``problems``; returns the size of the checkpoint read."""
-    with deployment.board_client() as board:
-        note = board.checkpoint()
-        election = deployment.election
-        size = open_checkpoint(note, election.origin, election.log_key.verify_key)[0].size
-        for witness in witnesses:
-            old = witness.state.size
-            proof = board.consistency_proof(old, size) if 0 < old < size else []
-            timestamp = max(int(time.time()), witness.state.timestamp)
-            try:
-                line = witness.add_checkpoint(note, old, proof, timestamp).line().rstrip("\n")
-            except EvoteError as error:
-                problems.append(f"{when}: {witness.name} refused size {size}: {error}")
-                continue
-            if hand_in:
-                with deployment.control_client(Role.for_witness(witness.name)) as control:
-                    control.add_cosignature(size, line)
-    return size
 
 
 def reconcile(
