@@ -65,8 +65,10 @@ def _damaged(error: sqlite3.Error) -> bool:
     return name.startswith(("SQLITE_CORRUPT", "SQLITE_CONSTRAINT")) or name == "SQLITE_NOTADB"
 
 
-def _sqlite_error(path: Path, doing: str, error: sqlite3.Error, *, writing: bool) -> BoardError:
-    """The evote error for an SQLite failure while ``doing`` something with the store at
+def sqlite_error(
+    path: Path, doing: str, error: sqlite3.Error, *, writing: bool, store: str = "the board's store"
+) -> BoardError:
+    """The evote error for an SQLite failure while ``doing`` something with ``store`` at
     ``path`` (for a write, ``doing`` names what was not stored): damage to the file is
     :class:`StoreCorrupted` (refuse to serve), a write that did not happen is
     :class:`StoreWriteFailed` (retry later). The message of the latter, which callers of the
@@ -76,7 +78,7 @@ def _sqlite_error(path: Path, doing: str, error: sqlite3.Error, *, writing: bool
     reason = lines[0][:120]
     if writing and not _damaged(error):
         return StoreWriteFailed(
-            f"{doing} was not stored: the board's store cannot write ({reason}); "
+            f"{doing} was not stored: {store} cannot write ({reason}); "
             "free disk space or fix the disk, then retry"
         )
     if writing:
@@ -88,6 +90,14 @@ def _sqlite_error(path: Path, doing: str, error: sqlite3.Error, *, writing: bool
         f"{path}: {doing} failed ({reason}): the file is damaged; restore it from a backup "
         "(witnesses' checkpoints and voters' receipts show what it must hold)"
     )
+
+
+def roll_back(db: sqlite3.Connection) -> None:
+    """Undo ``db``'s open transaction, if SQLite has not already undone it (a failed COMMIT
+    usually has, and a ROLLBACK then would itself fail)."""
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +288,7 @@ class SqliteStore:
             try:
                 return self._db.execute(sql, parameters).fetchall()
             except sqlite3.Error as error:
-                raise _sqlite_error(self.path, doing, error, writing=False) from error
+                raise sqlite_error(self.path, doing, error, writing=False) from error
 
     def size(self) -> int:
         ((count,),) = self._read("counting entries", "SELECT COUNT(*) FROM entries")
@@ -323,7 +333,7 @@ class SqliteStore:
             try:
                 return self._find_unlocked(tracking_code)
             except sqlite3.Error as error:
-                raise _sqlite_error(self.path, "finding an entry", error, writing=False) from error
+                raise sqlite_error(self.path, "finding an entry", error, writing=False) from error
 
     def append(self, entries: Sequence[StoredEntry], checkpoint: str) -> None:
         with self._lock:
@@ -331,7 +341,7 @@ class SqliteStore:
                 _check_no_duplicates(entries, self._find_unlocked)
                 (start,) = self._db.execute("SELECT COUNT(*) FROM entries").fetchone()
             except sqlite3.Error as error:
-                raise _sqlite_error(self.path, "appending", error, writing=False) from error
+                raise sqlite_error(self.path, "appending", error, writing=False) from error
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany(
@@ -344,18 +354,11 @@ class SqliteStore:
                 )
                 self._db.execute("COMMIT")
             except sqlite3.Error as error:
-                self._roll_back()
-                raise _sqlite_error(self.path, "the append", error, writing=True) from error
+                roll_back(self._db)
+                raise sqlite_error(self.path, "the append", error, writing=True) from error
             except BaseException:
-                self._roll_back()
+                roll_back(self._db)
                 raise
-
-    def _roll_back(self) -> None:
-        """Undo the open transaction, if SQLite has not already undone it (a failed COMMIT
-        usually has, and a ROLLBACK then would itself fail)."""
-        if self._db.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
 
     def _find_unlocked(self, tracking_code: bytes) -> int | None:
         row = self._db.execute(
@@ -387,8 +390,8 @@ class SqliteStore:
                     "UPDATE checkpoints SET note = ? WHERE size = ?", (text, size)
                 )
             except sqlite3.Error as error:
-                self._roll_back()
-                raise _sqlite_error(self.path, "the cosignature", error, writing=True) from error
+                roll_back(self._db)
+                raise sqlite_error(self.path, "the cosignature", error, writing=True) from error
         if cursor.rowcount != 1:
             raise BoardError(f"no checkpoint of size {size} to add signatures to")
 

@@ -26,14 +26,16 @@ The file is bound to one election id (checked on open).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from evote.board.store import roll_back, sqlite_error
 from evote.crypto import encoding
 from evote.crypto.signing import VERIFY_KEY_BYTES, VerifyKey
 from evote.errors import DecodeError, EvoteError, InvalidInput, StoreCorrupted
@@ -147,19 +149,13 @@ class Registry:
         """Add enrollment codes to the roll (as hashes); codes already there are kept as they
         are, so a roll may be imported in batches and an import retried."""
         hashes = {code_hash(code) for code in codes}
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if self._closed():
-                    raise RegistrationClosed("registration is closed: the roll is final")
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO roll (code_hash) VALUES (?)",
-                    [(h,) for h in sorted(hashes)],
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._writing("the roll import"):
+            if self._closed():
+                raise RegistrationClosed("registration is closed: the roll is final")
+            self._db.executemany(
+                "INSERT OR IGNORE INTO roll (code_hash) VALUES (?)",
+                [(h,) for h in sorted(hashes)],
+            )
         return self.counts()
 
     def enroll(self, code: str, credential: bytes) -> Counts:
@@ -168,44 +164,50 @@ class Registry:
         if len(credential) != VERIFY_KEY_BYTES:
             raise DecodeError(f"a credential is a {VERIFY_KEY_BYTES}-byte Ed25519 public key")
         VerifyKey.decode(credential)  # a valid point, or DecodeError
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if self._closed():
-                    raise RegistrationClosed("registration is closed")
-                row = self._db.execute(
-                    "SELECT credential FROM roll WHERE code_hash = ?", (hashed,)
+        with self._writing("the enrollment"):
+            if self._closed():
+                raise RegistrationClosed("registration is closed")
+            row = self._db.execute(
+                "SELECT credential FROM roll WHERE code_hash = ?", (hashed,)
+            ).fetchone()
+            if row is None:
+                raise UnknownCode("this enrollment code is not on the roll")
+            if row[0] is not None:
+                if bytes(row[0]) != credential:
+                    raise CodeAlreadyUsed("this enrollment code was already used")
+            else:
+                taken = self._db.execute(
+                    "SELECT 1 FROM roll WHERE credential = ?", (credential,)
                 ).fetchone()
-                if row is None:
-                    raise UnknownCode("this enrollment code is not on the roll")
-                if row[0] is not None:
-                    if bytes(row[0]) != credential:
-                        raise CodeAlreadyUsed("this enrollment code was already used")
-                else:
-                    taken = self._db.execute(
-                        "SELECT 1 FROM roll WHERE credential = ?", (credential,)
-                    ).fetchone()
-                    if taken is not None:
-                        raise CredentialTaken("this credential is already enrolled")
-                    self._db.execute(
-                        "UPDATE roll SET credential = ? WHERE code_hash = ?", (credential, hashed)
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                if taken is not None:
+                    raise CredentialTaken("this credential is already enrolled")
+                self._db.execute(
+                    "UPDATE roll SET credential = ? WHERE code_hash = ?", (credential, hashed)
+                )
         return self.counts()
 
     def close(self) -> bytes:
         """Close registration (durably) and return the ``credentials`` entry body: the
         sorted :class:`CredentialList`. Closing again returns the same body."""
+        with self._writing("the close of registration"):
+            self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('closed', x'01')")
+            return self._credential_list().to_tlv()
+
+    @contextlib.contextmanager
+    def _writing(self, doing: str) -> Iterator[None]:
+        """One durable transaction under the lock. An SQLite failure becomes
+        :class:`~evote.board.store.StoreWriteFailed` (the disk cannot write: retry later) or
+        :class:`StoreCorrupted`, and nothing of the transaction stays."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('closed', x'01')")
-                body = self._credential_list().to_tlv()
+                self._db.execute("BEGIN IMMEDIATE")
+                yield
                 self._db.execute("COMMIT")
+            except sqlite3.Error as error:
+                roll_back(self._db)
+                raise sqlite_error(
+                    self.path, doing, error, writing=True, store="the registry"
+                ) from error
             except BaseException:
-                self._db.execute("ROLLBACK")
+                roll_back(self._db)
                 raise
-        return body
