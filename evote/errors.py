@@ -154,6 +154,13 @@ class StoreCorrupted(BoardError):
     """The stored log disagrees with its own signed checkpoints; the store refuses to serve."""
 
 
+class StoreWriteFailed(BoardError):
+    """The store could not write (the disk is full, read-only or failing); nothing was stored.
+
+    Unlike :class:`StoreCorrupted`, what is stored is intact: the operation can be retried once
+    the operator has freed space or fixed the disk."""
+
+
 class CeremonyError(EvoteError):
     """The key ceremony cannot go on as asked: a round is missing, a message is bad, or a
     guardian was disqualified and the ceremony must restart without it."""

@@ -19,7 +19,6 @@ what it stores and, on opening, checks what it finds.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -28,76 +27,11 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from evote.board.merkle import HASH_BYTES, leaf_hash
-from evote.errors import BoardError, DuplicateEntry, StoreCorrupted
+from evote.board.sqlite_errors import roll_back, sqlite_error, unwritable
+from evote.errors import BoardError, DuplicateEntry, StoreCorrupted, StoreWriteFailed
 
 SCHEMA_VERSION: Final = 1
 _RESTORE: Final = ": the file is damaged; restore it from a backup"
-
-
-class StoreWriteFailed(BoardError):
-    """The store could not write (the disk is full, read-only or failing); nothing was stored.
-
-    Unlike :class:`StoreCorrupted`, what is stored is intact: the operation can be retried once
-    the operator has freed space or fixed the disk."""
-
-
-def _unwritable(error: sqlite3.Error) -> bool:
-    """Whether SQLite could not write or reach the file (full, read-only, no permission, an
-    I/O error, locked), rather than finding it damaged."""
-    name = getattr(error, "sqlite_errorname", "")
-    return name.startswith(
-        (
-            "SQLITE_FULL",
-            "SQLITE_READONLY",
-            "SQLITE_CANTOPEN",
-            "SQLITE_PERM",
-            "SQLITE_IOERR",
-            "SQLITE_BUSY",
-            "SQLITE_LOCKED",
-        )
-    )
-
-
-def _damaged(error: sqlite3.Error) -> bool:
-    """Whether SQLite found the file damaged or its rows inconsistent (rather than the disk
-    unwritable or busy): a constraint can only fail on rows the log did not write."""
-    name = getattr(error, "sqlite_errorname", "")
-    return name.startswith(("SQLITE_CORRUPT", "SQLITE_CONSTRAINT")) or name == "SQLITE_NOTADB"
-
-
-def sqlite_error(
-    path: Path, doing: str, error: sqlite3.Error, *, writing: bool, store: str = "the board's store"
-) -> BoardError:
-    """The evote error for an SQLite failure while ``doing`` something with ``store`` at
-    ``path`` (for a write, ``doing`` names what was not stored): damage to the file is
-    :class:`StoreCorrupted` (refuse to serve), a write that did not happen is
-    :class:`StoreWriteFailed` (retry later). The message of the latter, which callers of the
-    services see, names no file."""
-    # One short line: an SQLite message can quote a damaged row's bytes.
-    lines = str(error).splitlines() or [type(error).__name__]
-    reason = lines[0][:120]
-    if writing and not _damaged(error):
-        return StoreWriteFailed(
-            f"{doing} was not stored: {store} cannot write ({reason}); "
-            "free disk space or fix the disk, then retry"
-        )
-    if writing:
-        return StoreCorrupted(
-            f"{path}: {doing} was not stored ({reason}): the stored rows are inconsistent; "
-            "restore the file from a backup"
-        )
-    return StoreCorrupted(
-        f"{path}: {doing} failed ({reason}): the file is damaged; restore it from a backup "
-        "(witnesses' checkpoints and voters' receipts show what it must hold)"
-    )
-
-
-def roll_back(db: sqlite3.Connection) -> None:
-    """Undo ``db``'s open transaction, if SQLite has not already undone it (a failed COMMIT
-    usually has, and a ROLLBACK then would itself fail)."""
-    if db.in_transaction:
-        with contextlib.suppress(sqlite3.Error):
-            db.execute("ROLLBACK")
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +181,7 @@ class SqliteStore:
             self._check_schema_version()
         except sqlite3.Error as error:
             self._db.close()
-            if not _unwritable(error):
+            if not unwritable(error):
                 raise StoreCorrupted(
                     f"cannot open board store {self.path}: {str(error)[:120]}; the file is "
                     "damaged or not a board: restore it from a backup"

@@ -66,9 +66,9 @@ new manifest, since the board holds one dealer's key). Then ``key-check`` posts 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Final, TypeVar
 
 from evote.board.entry import Entry, EntryKind, EntryRules
 from evote.ceremony import messages
@@ -290,12 +290,7 @@ class Transcript:
                     f"{source}: a paillier-share entry is signed by the manifest's dealer "
                     f"{dealer.encode().hex()} alone"
                 )
-            try:
-                sealed = SealedKeyShare.from_tlv(entry.body)
-            except DecodeError as error:
-                raise CeremonyError(
-                    f"{source}: the paillier-share body does not parse: {error}"
-                ) from error
+            sealed = _body(entry, source, SealedKeyShare.from_tlv)
             if sealed.guardian != self.me:
                 return None  # sealed to another guardian: not ours to open
             slot: Slot = (entry.kind, 0, self.me)
@@ -307,12 +302,7 @@ class Transcript:
                     f"{source}: the paillier-key entry must be signed by the manifest's dealer "
                     f"{dealer.encode().hex()} (and officials only besides)"
                 )
-            try:
-                dealt = DealtKey.from_tlv(entry.body)
-            except DecodeError as error:
-                raise CeremonyError(
-                    f"{source}: the paillier-key body does not parse: {error}"
-                ) from error
+            dealt = _body(entry, source, DealtKey.from_tlv)
             slot = (entry.kind, 0, 0)
             what = "keys"
         known = self.raw.get(slot)
@@ -367,10 +357,7 @@ class Transcript:
 
     def _acknowledgement_slot(self, entry: Entry, source: str) -> Slot:
         """A joint-key acknowledgement names nobody in its body: its one signer speaks."""
-        try:
-            JointKey.from_tlv(entry.body)
-        except DecodeError as error:
-            raise CeremonyError(f"{source}: the joint-key body does not parse: {error}") from error
+        _body(entry, source, JointKey.from_tlv)
         (signer,) = entry.signers
         if signer not in self.manifest.guardians:
             raise CeremonyError(
@@ -443,6 +430,18 @@ class Transcript:
             self.manifest,
             [self.reveals[i].commitments for i in range(1, len(self.manifest.guardians) + 1)],
         )
+
+
+_Body = TypeVar("_Body")
+
+
+def _body(entry: Entry, source: str, parse: Callable[[bytes], _Body]) -> _Body:
+    """The entry's body as ``parse`` reads it; :class:`CeremonyError` naming ``source`` (the
+    file handed in) if it does not parse, so that the guardian knows which file to give back."""
+    try:
+        return parse(entry.body)
+    except DecodeError as error:
+        raise CeremonyError(f"{source}: the {entry.kind} body does not parse: {error}") from error
 
 
 def _slot_of(entry: Entry, where: Manifest | ElectionContext) -> Slot:

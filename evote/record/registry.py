@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from evote.board.store import roll_back, sqlite_error
+from evote.board.sqlite_errors import roll_back, sqlite_error
 from evote.crypto import encoding
 from evote.crypto.signing import VERIFY_KEY_BYTES, VerifyKey
 from evote.errors import DecodeError, EvoteError, InvalidInput, StoreCorrupted
@@ -196,7 +196,7 @@ class Registry:
     @contextlib.contextmanager
     def _writing(self, doing: str) -> Iterator[None]:
         """One durable transaction under the lock. An SQLite failure becomes
-        :class:`~evote.board.store.StoreWriteFailed` (the disk cannot write: retry later) or
+        :class:`~evote.errors.StoreWriteFailed` (the disk cannot write: retry later) or
         :class:`StoreCorrupted`, and nothing of the transaction stays."""
         with self._lock:
             try:

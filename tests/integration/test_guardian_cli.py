@@ -7,6 +7,7 @@ around them (manifest, joint key with every signature, credentials, ballots, clo
 result), so the record the guardians answer is a real one, and the verifier passes it at the
 end. Then every refusal: wrong passphrase, wrong election, out-of-order steps, an entry from a
 non-guardian, decrypting before the close, a tally that is not the real one, a second tally.
+What scheme B's guardians do alike is shared in tests/integration/guardian_cli_steps.py.
 """
 
 from __future__ import annotations
@@ -18,14 +19,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
-from evote.board.entry import Entry, merge_signatures
-from evote.board.export import export_record
-from evote.board.log import BulletinBoard
-from evote.board.store import MemoryStore
-from evote.board.witness import Witness
-from evote.ceremony.messages import Commit, GuardianKey
+from evote.board.entry import Entry
+from evote.ceremony.messages import Commit
 from evote.cli import main
 from evote.crypto import dlog, threshold
 from evote.crypto.signing import SigningKey
@@ -34,17 +31,31 @@ from evote.election.context import ElectionContext
 from evote.election.encrypt import PlaintextBallot, encrypt_ballot
 from evote.election.manifest import Manifest
 from evote.election.outcome import outcome_lines
-from evote.election.tally import EncryptedTally, GuardianShares, TallyResult, aggregate
-from evote.mock.defaults import REFERENCE_CONTESTS
+from evote.election.tally import EncryptedTally, TallyResult, aggregate
 from evote.record import kinds
-from evote.record.kinds import CredentialList, PhaseMark
+from tests.integration.guardian_cli_steps import (
+    CLOSED_AT,
+    GUARDIANS,
+    PASSPHRASE,
+    QUORUM,
+    Board,
+    GuardianRun,
+    check_result_passes,
+    copy_key,
+    decrypt,
+    entry_files,
+    guardian,
+    identities,
+    ok,
+    publish_manifest,
+    publish_result,
+    refused,
+    same_answer_again,
+    second_tally_refused,
+    snapshot,
+)
 
-PASSPHRASE = "a guardian's long passphrase"  # noqa: S105 - a test passphrase
-ENV = {"EVOTE_PASSPHRASE": PASSPHRASE}
-GUARDIANS = (1, 2, 3)
-QUORUM = 2
 ROUNDS = 7
-WITNESS = "witness.guardian-test"
 #: Voter i's choices: (referendum, head, council), and whether it votes again.
 CHOICES = [
     ({"referendum": ["yes"], "head": ["koval"], "council": ["moroz", "lysenko"]}, None),
@@ -54,119 +65,6 @@ CHOICES = [
         {"referendum": ["yes"], "head": ["bondar"], "council": ["kravets", "moroz", "rudenko"]},
     ),
 ]
-
-
-def guardian(*args: object, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(main, ["guardian", *map(str, args)], env=ENV if env is None else env)
-
-
-def ok(result: Result) -> str:
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def refused(result: Result, message: str) -> str:
-    assert result.exit_code == 1, result.output
-    assert message in result.output, result.output
-    return result.output
-
-
-def hex_key(key: SigningKey) -> str:
-    return key.verify_key.encode().hex()
-
-
-def entry_files(directory: Path) -> list[Path]:
-    return sorted(directory.glob("*.entry"))
-
-
-# --- the officials, the board and the voters around the guardians --------------------------------
-
-
-class Board:
-    """The officials' side: keys, the manifest, the board, one witness."""
-
-    def __init__(self, guardian_keys: Sequence[str], name: str = "Guardian CLI election") -> None:
-        self.officials = (SigningKey.generate(), SigningKey.generate())
-        self.authority = SigningKey.generate()
-        self.log_key = SigningKey.generate()
-        self.witness_key = SigningKey.generate()
-        self.manifest = Manifest.from_mapping(
-            {
-                "name": name,
-                "contests": REFERENCE_CONTESTS,
-                "officials": {"keys": [hex_key(k) for k in self.officials], "quorum": 2},
-                "credential_authority": hex_key(self.authority),
-                "guardians": {"keys": list(guardian_keys), "quorum": QUORUM},
-                "log": {"origin": "guardian-test/log", "key": hex_key(self.log_key)},
-                "witnesses": {"keys": {WITNESS: hex_key(self.witness_key)}, "quorum": 1},
-            }
-        )
-        self.entries: list[bytes] = []
-        self.board = self._new_board()
-
-    @property
-    def election_id(self) -> bytes:
-        return self.manifest.election_id
-
-    def _new_board(self) -> BulletinBoard:
-        self.witness = Witness(
-            WITNESS, self.witness_key, self.manifest.log_origin, self.log_key.verify_key
-        )
-        return BulletinBoard(
-            MemoryStore(),
-            self.log_key,
-            self.manifest.log_origin,
-            kinds.entry_rules(self.election_id),
-            self.manifest.witness_keys(),
-        )
-
-    def fork(self, size: int) -> Board:
-        """Another board that holds this board's first ``size`` entries (an equivocating log)."""
-        other = Board.__new__(Board)
-        other.__dict__.update(self.__dict__)
-        other.entries = []
-        other.board = other._new_board()
-        for data in self.entries[:size]:
-            other.append(data)
-        return other
-
-    def append(self, data: bytes) -> int:
-        self.entries.append(data)
-        return self.board.append([data]).first_index
-
-    def post(self, kind: str, body: bytes, signers: Sequence[SigningKey]) -> int:
-        return self.append(Entry.create(kind, self.election_id, body, signers).encoded)
-
-    def official(self, kind: str, body: bytes) -> int:
-        return self.post(kind, body, self.officials)
-
-    def append_files(self, directory: Path) -> None:
-        for path in entry_files(directory):
-            self.append(path.read_bytes())
-
-    def joint_key(self, acknowledgements: Path) -> None:
-        """One joint-key entry: the officials sign the body every guardian acknowledged."""
-        acks = [Entry.decode(path.read_bytes()) for path in entry_files(acknowledgements)]
-        self.append(merge_signatures(acks, self.officials).encoded)
-
-    def witness_round(self, now: int) -> None:
-        latest, size = self.board.latest_checkpoint(), self.board.size
-        old = self.witness.state.size
-        signature = self.witness.add_checkpoint(
-            latest, old, self.board.consistency_proof(old, size), now
-        )
-        self.board.add_cosignature(size, signature)
-
-    def export(self, directory: Path) -> Path:
-        export_record(self.board, directory)
-        return directory
-
-    def context(self, reveals: Path) -> ElectionContext:
-        keys = sorted(
-            (GuardianKey.from_tlv(Entry.decode(p.read_bytes()).body) for p in entry_files(reveals)),
-            key=lambda key: key.guardian,
-        )
-        return ElectionContext.create(self.manifest, [key.commitments for key in keys])
 
 
 def vote(
@@ -202,33 +100,15 @@ def tally(
     return body
 
 
-def close(board: Board, *, witnessed: bool = True) -> None:
-    board.official(kinds.CLOSE, PhaseMark("close", 1_700_003_600).to_tlv())
-    if witnessed:
-        board.witness_round(1_700_003_600)
-
-
 # --- the whole run -------------------------------------------------------------------------------
 
 
 @dataclass
-class Run:
-    root: Path
-    board: Board
-    manifest_file: Path
+class Run(GuardianRun):
     other_manifest_file: Path
     exchange: list[Path]
-    snapshots: dict[str, Path]
     open_record: Path
-    tallied_record: Path
-    final_record: Path
-    forked_record: Path
     refused_records: dict[str, Path]
-    outputs: dict[str, str]
-    counts: dict[str, tuple[int, ...]]
-
-    def key(self, guardian: int) -> Path:
-        return self.root / f"g{guardian}.key"
 
 
 def _round(run_root: Path, number: int, manifest: Path, inbox: Path | None) -> Path:
@@ -245,36 +125,29 @@ def _round(run_root: Path, number: int, manifest: Path, inbox: Path | None) -> P
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     root = tmp_path_factory.mktemp("guardians")
-    snapshots = root / "snapshots"
-    snapshots.mkdir()
     outputs: dict[str, str] = {}
-    public_keys = []
-    for g in GUARDIANS:
-        text = ok(guardian("identity", "--key-file", root / f"g{g}.key", "--kdf", "interactive"))
-        public_keys.append(text.split()[2])
+    public_keys = identities(root)
     board = Board(public_keys)
-    manifest_file = root / "manifest.yaml"
-    manifest_file.write_text(yaml.safe_dump(board.manifest.to_mapping()), encoding="utf-8")
     other = Board(public_keys, name="Another election")
     other_manifest_file = root / "other.yaml"
     other_manifest_file.write_text(yaml.safe_dump(other.manifest.to_mapping()), encoding="utf-8")
-    board.official(kinds.MANIFEST, board.manifest.to_tlv())
+    manifest_file = publish_manifest(board, root / "manifest.yaml")
 
     for g in GUARDIANS:
         outputs[f"join-{g}"] = ok(
             guardian("join", "--key-file", root / f"g{g}.key", "--manifest", manifest_file)
         )
-    shutil.copy(root / "g1.key", snapshots / "joined.key")
+    snapshot(root, "joined")
     exchange: list[Path] = []
     inbox = None
     for number in range(ROUNDS):
         inbox = _round(root, number, manifest_file, inbox)
         exchange.append(inbox)
         if number == 0:
-            shutil.copy(root / "g1.key", snapshots / "transport.key")
+            snapshot(root, "transport")
         if number < 4:  # transport, commit, reveal, shares: on the board in phase order
             board.append_files(inbox)
-    shutil.copy(root / "g1.key", snapshots / "finished.key")
+    snapshot(root, "finished")
     board.joint_key(exchange[6])
     checks = root / "key-checks"
     for g in GUARDIANS:
@@ -283,66 +156,41 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
     context = board.context(exchange[2])
     voters = [SigningKey.generate() for _ in CHOICES]
-    credentials = CredentialList(
-        tuple(sorted((v.verify_key for v in voters), key=lambda k: k.encode()))
-    )
-    board.post(kinds.CREDENTIALS, credentials.to_tlv(), [board.authority])
-    opened_at = board.official(kinds.OPEN, PhaseMark("open", 1_700_000_000).to_tlv())
-    board.witness_round(1_700_000_000)
+    opened_at = board.open_voting(voters)
     fork = board.fork(opened_at + 1)
     vote(board, context, voters, revote=True)
     open_record = board.export(root / "open-record")
-    close(board)
+    board.close()
     closed_size = board.board.size
     posted_tally = tally(board)
     tallied_record = board.export(root / "tallied-record")
 
     refused_records = {}
     bad = board.fork(closed_size)
-    bad.witness_round(1_700_003_600)
+    bad.witness_round(CLOSED_AT)
     tally(bad, only=posted_tally.counted[:1])
     refused_records["one ballot"] = bad.export(root / "one-ballot-record")
     bad = board.fork(closed_size)
-    bad.witness_round(1_700_003_600)
+    bad.witness_round(CLOSED_AT)
     tally(bad, summed=posted_tally.counted[:2])
     refused_records["wrong sums"] = bad.export(root / "wrong-sums-record")
     bad = board.fork(closed_size - 1)  # the close again, never cosigned by the witness
-    close(bad, witnessed=False)
+    bad.close(witnessed=False)
     tally(bad)
     refused_records["unwitnessed"] = bad.export(root / "unwitnessed-record")
     bad = board.fork(opened_at + 1)
     rogue = SigningKey.generate()  # not on the credential list
     vote(bad, context, [*voters[:2], rogue], revote=False)
-    close(bad)
+    bad.close()
     tally(bad)
     refused_records["unlisted credential"] = bad.export(root / "rogue-record")
 
     vote(fork, context, voters, revote=False)
-    close(fork)
+    fork.close()
     tally(fork)
-    forked_record = fork.export(root / "forked-record")
+    fork.export(root / "forked-record")
 
-    shares_dir = root / "decryption-shares"
-    for g in (1, 3):
-        outputs[f"decrypt-{g}"] = ok(
-            guardian(
-                "decrypt",
-                "--key-file",
-                root / f"g{g}.key",
-                "--record",
-                tallied_record,
-                "--outbox",
-                shares_dir,
-            )
-        )
-    board.append_files(shares_dir)
-    shares = {
-        body.guardian: body
-        for body in (
-            GuardianShares.from_tlv(Entry.decode(p.read_bytes()).body, board.manifest)
-            for p in entry_files(shares_dir)
-        )
-    }
+    shares = decrypt(board, root, tallied_record, outputs, board.manifest)
     counted = len(posted_tally.counted)
     counts = {}
     for part, ciphertexts in posted_tally.totals.items():
@@ -356,30 +204,18 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
                 values.append(dlog.discrete_log(ciphertext.beta - combined, counted))
         counts[part] = tuple(values)
     lines = outcome_lines(board.manifest, counts, registered=len(voters), participants=counted)
-    board.official(kinds.RESULT, TallyResult(tuple(sorted(shares)), counts, lines).to_tlv())
-    board.witness_round(1_700_007_200)
-    final_record = board.export(root / "final-record")
+    publish_result(board, root, TallyResult(tuple(sorted(shares)), counts, lines).to_tlv())
     return Run(
         root,
         board,
         manifest_file,
-        other_manifest_file,
-        exchange,
-        {path.stem: path for path in snapshots.iterdir()},
-        open_record,
-        tallied_record,
-        final_record,
-        forked_record,
-        refused_records,
         outputs,
         counts,
+        other_manifest_file=other_manifest_file,
+        exchange=exchange,
+        open_record=open_record,
+        refused_records=refused_records,
     )
-
-
-def copy_key(run: Run, snapshot: str, tmp_path: Path) -> tuple[Path, bytes]:
-    target = tmp_path / f"{snapshot}.key"
-    shutil.copy(run.snapshots[snapshot], target)
-    return target, target.read_bytes()
 
 
 # --- the whole ceremony and election -------------------------------------------------------------
@@ -409,10 +245,7 @@ def test_the_decrypted_tally_is_the_voters_choices(run: Run) -> None:
 
 
 def test_check_result_passes_the_final_record(run: Run) -> None:
-    output = ok(
-        guardian("check-result", "--record", run.final_record, "--manifest", run.manifest_file)
-    )
-    assert "verdict: the record checks" in output
+    check_result_passes(run)
 
 
 def test_check_result_fails_a_record_without_its_result(run: Run) -> None:
@@ -455,22 +288,7 @@ def test_export_writes_the_same_entries_again(run: Run, tmp_path: Path) -> None:
 
 
 def test_the_same_tally_gets_the_same_answer_again(run: Run, tmp_path: Path) -> None:
-    before = run.key(1).read_bytes()
-    output = ok(
-        guardian(
-            "decrypt",
-            "--key-file",
-            run.key(1),
-            "--record",
-            run.tallied_record,
-            "--outbox",
-            tmp_path,
-        )
-    )
-    assert "you answered this tally before" in output
-    first = (run.root / "decryption-shares" / "decryption-share-g1.entry").read_bytes()
-    assert (tmp_path / "decryption-share-g1.entry").read_bytes() == first
-    assert run.key(1).read_bytes() == before
+    same_answer_again(run, 1, tmp_path)
 
 
 # --- refusals ------------------------------------------------------------------------------------
@@ -669,21 +487,7 @@ def test_a_tally_that_is_not_the_real_one_is_refused(
 
 
 def test_a_second_tally_is_refused(run: Run, tmp_path: Path) -> None:
-    """Guardian 1 answered the tally of one board; another board's tally (an equivocating
-    log) is refused, though guardian 2, who answered none, would answer it."""
-    before = run.key(1).read_bytes()
-    out = tmp_path / "out"
-    args = ["--record", run.forked_record, "--outbox", out]
-    refused(
-        guardian("decrypt", "--key-file", run.key(1), *args),
-        "you already answered another tally of this election",
-    )
-    assert run.key(1).read_bytes() == before
-    assert not out.exists()
-    other = tmp_path / "g2.key"
-    shutil.copy(run.key(2), other)
-    ok(guardian("decrypt", "--key-file", other, *args))
-    assert (out / "decryption-share-g2.entry").exists()
+    second_tally_refused(run, tmp_path, counted=3)
 
 
 def test_a_record_of_another_board_is_refused(run: Run, tmp_path: Path) -> None:

@@ -7,25 +7,20 @@ keys, the dealer deals (here with the fixed test primes of
 co-sign the key, every guardian accepts its sealed share and posts its key check; then two
 voters, the close, the tally, two guardians' decryption shares and the result, and the verifier
 passes the record. The board and the officials are played around the guardians as in
-tests/integration/test_guardian_cli.py (whose helpers this reuses). Then every refusal: a share
-that does not check, a tampered dealt key, decrypting or checking before accepting, a record
-whose dealer's key is not the accepted one, a second tally.
+tests/integration/test_guardian_cli.py (through tests/integration/guardian_cli_steps.py). Then
+every refusal: a share that does not check, a tampered dealt key, decrypting or checking before
+accepting, a record whose dealer's key is not the accepted one, a second tally.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from evote.board.entry import Entry
-from evote.board.log import BulletinBoard
-from evote.board.store import MemoryStore
-from evote.board.witness import Witness
 from evote.ceremony.dealer import (
     Dealing,
     dealing_entries,
@@ -40,23 +35,27 @@ from evote.election.ballot import EncryptedBallot
 from evote.election.context import ElectionContext
 from evote.election.encrypt import PlaintextBallot, encrypt_ballot
 from evote.election.manifest import Manifest
-from evote.election.tally import (
-    EncryptedTally,
-    GuardianShares,
-    encrypted_tally,
-    tally_result,
-)
+from evote.election.tally import EncryptedTally, encrypted_tally, tally_result
 from evote.record import kinds
-from evote.record.kinds import CredentialList, PhaseMark
-from tests.integration.test_guardian_cli import (
+from tests.integration.guardian_cli_steps import (
     GUARDIANS,
-    WITNESS,
+    OPENED_AT,
     Board,
+    GuardianRun,
+    check_result_passes,
+    copy_key,
+    decrypt,
     entry_files,
     guardian,
     hex_key,
+    identities,
     ok,
+    publish_manifest,
+    publish_result,
     refused,
+    same_answer_again,
+    second_tally_refused,
+    snapshot,
 )
 from tests.unit.election.paillier_keys import dealt, other_dealt
 
@@ -73,33 +72,8 @@ class DealerBoard(Board):
 
     def __init__(self, guardian_keys: Sequence[str], name: str = "Scheme B guardians") -> None:
         self.dealer = SigningKey.generate()
-        super().__init__(guardian_keys, name)
-        mapping = self.manifest.to_mapping()
-        mapping["scheme"] = {"name": "paillier", "dealer": hex_key(self.dealer)}
-        self.manifest = Manifest.from_mapping(mapping)
-        self.entries = []
-        self.board = self._new_board()
-
-    def _new_board(self) -> BulletinBoard:
-        self.witness = Witness(
-            WITNESS, self.witness_key, self.manifest.log_origin, self.log_key.verify_key
-        )
-        return BulletinBoard(
-            MemoryStore(),
-            self.log_key,
-            self.manifest.log_origin,
-            kinds.entry_rules(self.election_id, self.manifest.scheme_name),
-            self.manifest.witness_keys(),
-        )
-
-    def fork(self, size: int) -> DealerBoard:
-        other = DealerBoard.__new__(DealerBoard)
-        other.__dict__.update(self.__dict__)
-        other.entries = []
-        other.board = other._new_board()
-        for data in self.entries[:size]:
-            other.append(data)
-        return other
+        scheme = {"name": "paillier", "dealer": hex_key(self.dealer)}
+        super().__init__(guardian_keys, name, scheme=scheme)
 
     def dealer_files(self, dealing: Dealing, directory: Path) -> Path:
         """The dealer's entry files, its key co-signed by the officials as on the board."""
@@ -141,28 +115,12 @@ def tally(board: DealerBoard, context: ElectionContext) -> EncryptedTally:
     return body
 
 
-def close(board: DealerBoard) -> None:
-    board.official(kinds.CLOSE, PhaseMark("close", 1_700_003_600).to_tlv())
-    board.witness_round(1_700_003_600)
-
-
 @dataclass
-class Run:
-    root: Path
+class Run(GuardianRun):
     board: DealerBoard
-    manifest_file: Path
-    snapshots: dict[str, Path]
     transport: Path
     dealer: Path
-    tallied_record: Path
-    final_record: Path
-    forked_record: Path
     other_key_record: Path
-    outputs: dict[str, str]
-    counts: dict[str, tuple[int, ...]]
-
-    def key(self, guardian: int) -> Path:
-        return self.root / f"g{guardian}.key"
 
 
 def _each(root: Path, *args: object, outbox: Path | None = None) -> dict[int, str]:
@@ -176,27 +134,19 @@ def _each(root: Path, *args: object, outbox: Path | None = None) -> dict[int, st
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     root = tmp_path_factory.mktemp("paillier-guardians")
-    snapshots = root / "snapshots"
-    snapshots.mkdir()
-    public_keys = []
-    for g in GUARDIANS:
-        text = ok(guardian("identity", "--key-file", root / f"g{g}.key", "--kdf", "interactive"))
-        public_keys.append(text.split()[2])
-    board = DealerBoard(public_keys)
-    manifest_file = root / "manifest.yaml"
-    manifest_file.write_text(yaml.safe_dump(board.manifest.to_mapping()), encoding="utf-8")
-    board.official(kinds.MANIFEST, board.manifest.to_tlv())
+    board = DealerBoard(identities(root))
+    manifest_file = publish_manifest(board, root / "manifest.yaml")
     outputs = {
         f"join-{g}": out for g, out in _each(root, "join", "--manifest", manifest_file).items()
     }
-    shutil.copy(root / "g1.key", snapshots / "joined.key")
+    snapshot(root, "joined")
 
     transport = root / "transport"
     rounds = _each(root, "round", "--manifest", manifest_file, outbox=transport)
     outputs.update({f"transport-{g}": out for g, out in rounds.items()})
     board.append_files(transport)
     for g in GUARDIANS:
-        shutil.copy(root / f"g{g}.key", snapshots / f"transport-g{g}.key")
+        snapshot(root, f"transport-g{g}", g)
     transported_size = len(board.entries)
     dealer = board.dealer_files(dealing_for(board.manifest, transport), root / "dealer")
     board.append_files(dealer)
@@ -204,81 +154,44 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         root, "round", "--manifest", manifest_file, "--inbox", dealer, outbox=root / "none"
     )
     outputs.update({f"accept-{g}": out for g, out in accepted.items()})
-    shutil.copy(root / "g1.key", snapshots / "finished.key")
+    snapshot(root, "finished")
     checks = root / "key-checks"
     _each(root, "key-check", outbox=checks)
     board.append_files(checks)
 
     context = ElectionContext.for_paillier(board.manifest, OUTPUT.public_key)
     voters = [SigningKey.generate() for _ in CHOICES]
-    credentials = CredentialList(
-        tuple(sorted((v.verify_key for v in voters), key=lambda k: k.encode()))
-    )
-    board.post(kinds.CREDENTIALS, credentials.to_tlv(), [board.authority])
-    opened_at = board.official(kinds.OPEN, PhaseMark("open", 1_700_000_000).to_tlv())
-    board.witness_round(1_700_000_000)
+    opened_at = board.open_voting(voters)
     fork = board.fork(opened_at + 1)
     vote(board, context, voters)
-    close(board)
+    board.close()
     posted_tally = tally(board, context)
     tallied_record = board.export(root / "tallied-record")
 
     vote(fork, context, voters[:1])
-    close(fork)
+    fork.close()
     tally(fork, context)
-    forked_record = fork.export(root / "forked-record")
+    fork.export(root / "forked-record")
 
     other_key = board.fork(transported_size)
     other_dealing = dealing_for(board.manifest, transport, other_dealt(3, 2))
     other_key.append_files(other_key.dealer_files(other_dealing, root / "other-dealer"))
-    other_key.witness_round(1_700_000_000)
+    other_key.witness_round(OPENED_AT)
     other_key_record = other_key.export(root / "other-key-record")
 
-    shares_dir = root / "decryption-shares"
-    for g in (1, 3):
-        outputs[f"decrypt-{g}"] = ok(
-            guardian(
-                "decrypt",
-                "--key-file",
-                root / f"g{g}.key",
-                "--record",
-                tallied_record,
-                "--outbox",
-                shares_dir,
-            )
-        )
-    board.append_files(shares_dir)
-    shares = {
-        body.guardian: body
-        for body in (
-            GuardianShares.from_tlv(Entry.decode(p.read_bytes()).body, context)
-            for p in entry_files(shares_dir)
-        )
-    }
+    shares = decrypt(board, root, tallied_record, outputs, context)
     result = tally_result(context, posted_tally, shares, registered=len(voters))
-    board.official(kinds.RESULT, result.to_tlv())
-    board.witness_round(1_700_007_200)
-    final_record = board.export(root / "final-record")
+    publish_result(board, root, result.to_tlv())
     return Run(
         root,
         board,
         manifest_file,
-        {path.stem: path for path in snapshots.iterdir()},
-        transport,
-        dealer,
-        tallied_record,
-        final_record,
-        forked_record,
-        other_key_record,
         outputs,
         dict(result.counts),
+        transport=transport,
+        dealer=dealer,
+        other_key_record=other_key_record,
     )
-
-
-def copy_key(run: Run, snapshot: str, tmp_path: Path) -> tuple[Path, bytes]:
-    target = tmp_path / f"{snapshot}.key"
-    shutil.copy(run.snapshots[snapshot], target)
-    return target, target.read_bytes()
 
 
 # --- the whole ceremony and election -------------------------------------------------------------
@@ -307,10 +220,7 @@ def test_the_decrypted_tally_is_the_voters_choices(run: Run) -> None:
 
 
 def test_check_result_passes_the_final_record(run: Run) -> None:
-    output = ok(
-        guardian("check-result", "--record", run.final_record, "--manifest", run.manifest_file)
-    )
-    assert "verdict: the record checks" in output
+    check_result_passes(run)
 
 
 def test_status_tells_the_scheme_and_the_step(run: Run, tmp_path: Path) -> None:
@@ -338,14 +248,7 @@ def test_export_writes_only_the_guardians_own_entries(run: Run, tmp_path: Path) 
 
 
 def test_the_same_tally_gets_the_same_answer_again(run: Run, tmp_path: Path) -> None:
-    before = run.key(3).read_bytes()
-    args = ["--record", run.tallied_record, "--outbox", tmp_path]
-    assert "you answered this tally before" in ok(
-        guardian("decrypt", "--key-file", run.key(3), *args)
-    )
-    first = (run.root / "decryption-shares" / "decryption-share-g3.entry").read_bytes()
-    assert (tmp_path / "decryption-share-g3.entry").read_bytes() == first
-    assert run.key(3).read_bytes() == before
+    same_answer_again(run, 3, tmp_path)
 
 
 # --- refusals ------------------------------------------------------------------------------------
@@ -419,20 +322,4 @@ def test_a_record_whose_dealers_key_is_not_the_accepted_one_is_refused(
 
 
 def test_a_second_tally_is_refused(run: Run, tmp_path: Path) -> None:
-    """Guardian 1 answered the tally of one board; another board's tally is refused, though
-    guardian 2, who answered none, would answer it."""
-    before = run.key(1).read_bytes()
-    out = tmp_path / "out"
-    args = ["--record", run.forked_record, "--outbox", out]
-    refused(
-        guardian("decrypt", "--key-file", run.key(1), *args),
-        "you already answered another tally of this election",
-    )
-    assert run.key(1).read_bytes() == before
-    assert not out.exists()
-    other = tmp_path / "g2.key"
-    shutil.copy(run.key(2), other)
-    assert "it is the sum of 1 counted ballots" in ok(
-        guardian("decrypt", "--key-file", other, *args)
-    )
-    assert (out / "decryption-share-g2.entry").exists()
+    second_tally_refused(run, tmp_path, counted=1)

@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evote.board import store
-from evote.board.store import SqliteStore, StoredEntry, StoreWriteFailed
+from evote.board.store import SqliteStore, StoredEntry
+from evote.errors import StoreWriteFailed
 
 
 class SwallowingStore(SqliteStore):

@@ -43,10 +43,10 @@ from evote.board.export import export_record
 from evote.board.log import BulletinBoard
 from evote.board.merkle import leaf_hash
 from evote.board.record import ENTRIES_FILE
-from evote.board.store import SqliteStore, StoredEntry, StoreWriteFailed
+from evote.board.store import SqliteStore, StoredEntry
 from evote.board.witness import Witness
 from evote.client.receipt import Receipt
-from evote.errors import StoreCorrupted
+from evote.errors import StoreCorrupted, StoreWriteFailed
 from evote.mock.staging import StagedElection, stage_election
 from evote.record import kinds
 from evote.record.registry import REGISTRY_FILE

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from evote.board.store import StoreWriteFailed
 from evote.crypto.signing import SigningKey
+from evote.errors import StoreWriteFailed
 from evote.record.registry import Counts, Registry
 
 ELECTION = bytes(32)
