@@ -19,6 +19,14 @@ without checking it:
   ballot's and audit's proofs with the verifier's per-entry proof check
   (:func:`evote.verify.runner.verify_all_proofs`, against the election context the verifier
   recomputes from the ceremony: checks 4 and 5);
+* a checkpoint that reaches the observer another way (a voter's receipt, another observer's
+  or a witness's gossip) is compared with the mirror
+  (:meth:`~evote.client.observer.following.Observer.compare_checkpoint`): one the mirror's
+  entries do not lead to is :class:`~evote.client.observer.reports.SplitView`, the log
+  signing two histories, with both checkpoints as evidence;
+* the registry's public counts (eligible, enrolled, closed) are compared with the credential
+  list on the board (:meth:`~evote.client.observer.following.Observer.check_registration`):
+  more listed credentials than enrolled ones are ghosts, which no check of the record can see;
 * the rules that need the whole record (who may sign, timing, revotes, the counted set, the
   tally, decryption, the result) are the verifier's whole-record checks: they run on the
   mirror when a ``close``, ``tally`` or ``result`` entry arrives and when the observer stops,
@@ -32,6 +40,8 @@ without checking it:
                    directory, and the checks of what the board signs against it
 ``witnessing``     cosigning, as one of the election's witnesses, what the observer verified
 ``verification``   the verifier's whole-record checks run on a board still in progress
-``reports``        what the observer reports: findings, a poll, a rewritten history
+``reports``        what the observer reports: findings, a poll, a rewritten history, a split
+                   view
+``registration``   the registry's public counts against the credential list
 =================  ===========================================================================
 """

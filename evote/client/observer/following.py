@@ -20,13 +20,14 @@ import grpc
 
 from evote.board.checkpoint import Checkpoint, cosignature_time, open_checkpoint, verify_witnessed
 from evote.board.entry import Entry
-from evote.board.merkle import leaf_hash
+from evote.board.merkle import leaf_hash, verify_consistency
 from evote.board.note import ALGORITHM_COSIGNATURE_V1, ALGORITHM_ED25519, SignedNote, key_id
 from evote.board.witness import WitnessState
-from evote.client.channels import PAGE
+from evote.client.channels import PAGE, RegistrationStatus
 from evote.client.election_key import derive_context, key_kind, label
 from evote.client.observer.mirror import Mirror
-from evote.client.observer.reports import Finding, HistoryRewritten, PollReport
+from evote.client.observer.registration import registration_problems
+from evote.client.observer.reports import Finding, HistoryRewritten, PollReport, SplitView
 from evote.client.observer.verification import PHASE_KINDS, MirrorVerification, applicable_checks
 from evote.client.observer.witnessing import CosignatureSender, Cosigner
 from evote.crypto.signing import SigningKey
@@ -40,6 +41,7 @@ from evote.errors import (
     EvoteError,
     InvalidInput,
     RecordError,
+    VerificationError,
 )
 from evote.record import kinds
 from evote.verify import checks
@@ -445,6 +447,87 @@ class Observer:
         for index in sorted(problems):
             for problem in problems[index]:
                 self._fail("proof", f"{problem.field}: {problem.message}", index)
+
+    # --- checkpoints and counts from elsewhere ----------------------------------------------------
+
+    def compare_checkpoint(
+        self, text: str, *, source: str, proof: Sequence[bytes] | None = None
+    ) -> bool:
+        """Compare a checkpoint that reached this observer another way with the mirror: a
+        voter's receipt's checkpoint, or one gossiped by another observer or a witness.
+
+        A checkpoint of at most the mirror's size must have the mirror's root at that size; a
+        larger one must come with ``proof``, a consistency proof from the mirror's size to it
+        (the source's own board gives it). Raises :class:`SplitView` (also kept in
+        :attr:`rewrite`, which stops this observer) when the log signed another history than
+        the one this observer holds, with both checkpoints as evidence. Returns True when the
+        checkpoint is consistent with the mirror, False when it cannot be told yet (larger
+        than the mirror and no proof) or when the checkpoint is not the log's (a finding: it
+        proves nothing against the board).
+        """
+        self.start()
+        manifest = self.manifest
+        try:
+            checkpoint, _ = open_checkpoint(text, manifest.log_origin, manifest.log_key)
+        except CheckpointError as error:
+            self._fail("checkpoint", f"the checkpoint from {source} is not the log's: {error}")
+            return False
+        mirrored = self.size
+        if checkpoint.size <= mirrored:
+            if checkpoint.root == self._copy.root(checkpoint.size):
+                return True
+            return self._split(
+                f"the log signed another root for size {checkpoint.size} in the checkpoint from "
+                f"{source} than the one of the entries this observer holds",
+                self._copy.note_at(checkpoint.size),
+                text,
+                source,
+            )
+        if proof is None:
+            return False
+        try:
+            verify_consistency(
+                mirrored, checkpoint.size, self._copy.root(mirrored), checkpoint.root, proof
+            )
+        except VerificationError as error:
+            return self._split(
+                f"the checkpoint of size {checkpoint.size} from {source} does not extend the "
+                f"{mirrored} entries this observer holds ({error})",
+                self._copy.note_at(mirrored),
+                text,
+                source,
+            )
+        return True
+
+    def _split(self, message: str, earlier: str | None, later: str, source: str) -> bool:
+        split = SplitView(message, earlier=earlier, later=later, source=source)
+        self.rewrite = split
+        raise split
+
+    def check_registration(
+        self, status: RegistrationStatus, *, roll: int | None = None
+    ) -> list[Finding]:
+        """Compare the registry's public counts (``status``, as
+        :meth:`evote.client.channels.RegistryClient.status` reads them) with the credential
+        list on the board, and ``roll``, the official number of eligible voters, if known
+        (:mod:`evote.client.observer.registration`). Returns the new ``registration`` findings
+        (also in :attr:`findings`); none before the list is on the board."""
+        self.start()
+        lists = [e for e in self._parsed if e is not None and e.kind == kinds.CREDENTIALS]
+        if not lists:
+            return []
+        try:
+            listed = len(kinds.CredentialList.from_tlv(lists[0].body).credentials)
+        except DecodeError:
+            return []  # a malformed list is the verifier's check 6
+        new = []
+        for problem in registration_problems(
+            listed, status.eligible, status.enrolled, status.closed, roll=roll
+        ):
+            finding = self._fail("registration", problem)
+            if finding is not None:
+                new.append(finding)
+        return new
 
     # --- handing in cosignatures ------------------------------------------------------------------
 

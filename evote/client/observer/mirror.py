@@ -69,6 +69,15 @@ class Mirror:
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         return self._tree.consistency_proof(old_size, new_size)
 
+    def root(self, size: int) -> bytes:
+        """The Merkle root of the first ``size`` mirrored entries."""
+        return self._tree.root(size)
+
+    def note_at(self, size: int) -> str | None:
+        """The verified checkpoint of ``size`` entries, else the latest (``None`` before any)."""
+        stored = self._checkpoints.get(size)
+        return stored[1].text() if stored is not None else self.latest_note()
+
     # --- resuming ---------------------------------------------------------------------------------
 
     def read(self) -> tuple[list[bytes], list[str]] | None:

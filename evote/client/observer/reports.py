@@ -34,13 +34,45 @@ class HistoryRewritten(ConsistencyError):
         )
 
 
+class SplitView(HistoryRewritten):
+    """The log signed two histories: a checkpoint that reached the observer another way (a
+    voter's receipt, another observer's or witness's gossip) contradicts the observer's own.
+
+    ``earlier`` is the observer's own checkpoint and ``later`` the other one; both are signed by
+    the log key, so together they prove the equivocation to anyone holding the manifest.
+    ``source`` says where the other checkpoint came from.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        earlier: str | None,
+        later: str,
+        source: str,
+        entry: int | None = None,
+    ) -> None:
+        super().__init__(message, earlier=earlier, later=later, entry=entry)
+        self.source = source
+
+    def diagnostics(self) -> str:
+        earlier = self.earlier or "(none verified yet)\n"
+        return (
+            f"THE BOARD SHOWED TWO HISTORIES (split view): {self}\n\n"
+            f"this observer's checkpoint:\n{earlier}\n"
+            f"the checkpoint from {self.source} (contradicts it):\n{self.later}"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """Something the observer checked that did not check out.
 
     ``check`` is ``"checkpoint"`` (a signature or cosignature, or a checkpoint the board
     cannot back with entries), ``"entry"`` (an envelope or signature), ``"proof"`` (a ballot's
-    or an audit's proofs) or ``"ceremony"`` (the election context could not be recomputed).
+    or an audit's proofs), ``"ceremony"`` (the election context could not be recomputed) or
+    ``"registration"`` (the registry's public counts disagree with the credential list:
+    :mod:`evote.client.observer.registration`).
     """
 
     check: str
