@@ -8,14 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from evote.board.checkpoint import Checkpoint, open_checkpoint
+from evote.board.checkpoint import Checkpoint
 from evote.board.entry import Entry
-from evote.board.merkle import leaf_hash, verify_consistency, verify_inclusion
 from evote.client.channels import TIMEOUT, BoardClient
-from evote.client.receipt import ReceiptRefused, check_receipt
+from evote.client.receipt import ReceiptRefused, check_receipt, check_receipt_on_board
 from evote.client.voter.calls import calling, connect
 from evote.client.voter.directory import StoredReceipt, VoterDir
-from evote.errors import DecodeError, EvoteError, VerificationError
+from evote.errors import DecodeError
 from evote.record import kinds
 
 
@@ -63,45 +62,11 @@ def check_receipt_online(
     state = voter.load_state()
     manifest = voter.manifest(state)
     address = server or state.server
-    receipt = stored.receipt
-    old, _ = open_checkpoint(receipt.checkpoint, manifest.log_origin, manifest.log_key)
     with connect(address, voter.ca_pem() if ca_pem is None else ca_pem) as channel:
         board = BoardClient(channel, timeout)
         with calling(address, "read"):
-            note = board.checkpoint()
             try:
-                latest, _ = open_checkpoint(note, manifest.log_origin, manifest.log_key)
-            except EvoteError as error:
-                raise ReceiptRefused(
-                    f"the board's latest checkpoint is not signed by this election's log: {error}"
-                ) from error
-            if latest.size < old.size:
-                raise ReceiptRefused(
-                    f"the board now shows {latest.size} entries, fewer than the {old.size} of "
-                    "your receipt's checkpoint: it rewrote history; keep your receipt and tell "
-                    "the election officials"
-                )
-            proof = (
-                [] if latest.size == old.size else board.consistency_proof(old.size, latest.size)
-            )
-            served = board.entries(receipt.leaf_index, 1)
-            path_now = board.inclusion_proof(receipt.leaf_index, latest.size)
-    try:
-        verify_consistency(old.size, latest.size, old.root, latest.root, proof)
-    except VerificationError as error:
-        raise ReceiptRefused(
-            f"the board's history does not extend your receipt's checkpoint ({error}): it was "
-            "rewritten; keep your receipt and tell the election officials"
-        ) from error
-    if served[:1] != [stored.entry]:
-        raise ReceiptRefused(
-            f"the board does not serve your ballot's bytes at entry {receipt.leaf_index} any "
-            "more; keep your receipt and tell the election officials"
-        )
-    try:
-        verify_inclusion(
-            receipt.leaf_index, latest.size, leaf_hash(stored.entry), path_now, latest.root
-        )
-    except VerificationError as error:
-        raise ReceiptRefused(f"your entry is not in the board's latest tree: {error}") from error
+                latest = check_receipt_on_board(stored.receipt, manifest, stored.entry, board)
+            except ReceiptRefused as refused:
+                raise ReceiptRefused(f"{refused}; tell the election officials") from None
     return OnlineCheck(stored, latest)
