@@ -26,8 +26,10 @@ def read_manifest(path: Path) -> Manifest:
     """The officials' YAML or JSON manifest in ``path``, validated."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise click.BadParameter(f"cannot read {path}: {error}") from error
+    if not isinstance(data, dict):
+        raise click.BadParameter(f"{path} is not a manifest (a YAML or JSON mapping)")
     return Manifest.from_mapping(data)
 
 

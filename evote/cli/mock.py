@@ -175,7 +175,7 @@ def _read_contests(path: Path) -> Preset:
     """Contests (and ballot styles) from an officials' YAML or JSON file."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise click.BadParameter(f"cannot read {path}: {error}") from error
     if not isinstance(data, dict) or not isinstance(data.get("contests"), list):
         raise click.BadParameter(f"{path} must hold a mapping with a `contests:` list")

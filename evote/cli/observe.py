@@ -14,6 +14,7 @@ One line per poll goes to standard error; the mirror is a record directory that
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from pathlib import Path
@@ -152,12 +153,54 @@ def observe(
     witness_options = (witness_key, role_dir, control)
     if any(option is not None for option in witness_options) and None in witness_options:
         raise click.UsageError("a witness needs --witness-key, --role-dir and --control together")
+    witness = (
+        None
+        if witness_key is None or role_dir is None or control is None
+        else (witness_key, role_dir, control)
+    )
     ca_pem = ca_file.read_bytes()
+    fresh = not mirror.exists()
+    try:
+        passed = _observe(
+            server, ca_pem, election_id, mirror, interval, until, polls, workers, witness
+        )
+    except BaseException:
+        if fresh:
+            _remove_if_empty(mirror)
+        raise
+    if not passed:
+        if fresh:
+            _remove_if_empty(mirror)
+        context.exit(1)
+
+
+def _remove_if_empty(mirror: Path) -> None:
+    """A mirror this run created and never wrote into is removed: a command that failed
+    before it observed anything leaves nothing behind (findings and evidence are kept)."""
+    with contextlib.suppress(OSError):
+        if mirror.is_dir() and not any(mirror.iterdir()):
+            mirror.rmdir()
+
+
+def _observe(
+    server: str,
+    ca_pem: bytes,
+    election_id: bytes,
+    mirror: Path,
+    interval: float,
+    until: str | None,
+    polls: int | None,
+    workers: int | None,
+    witness: tuple[Path, Path, str] | None,
+) -> bool:
+    """Follow the board (as a witness too, given its key, role dir and control port);
+    whether everything checked passed."""
     err = Console(stderr=True)
     board = BoardClient(secure_channel(server, ca_pem))
     controller: ControlClient | None = None
     try:
-        if witness_key is not None and role_dir is not None and control is not None:
+        if witness is not None:
+            witness_key, role_dir, control = witness
             key = read_seed(witness_key)
             controller = ControlClient(secure_channel(control, ca_pem, load_role(role_dir)))
             observer = Observer(
@@ -170,13 +213,11 @@ def observe(
             )
         else:
             observer = Observer(board, election_id, mirror, workers=workers)
-        passed = _follow(observer, err, server, interval, until, polls)
+        return _follow(observer, err, server, interval, until, polls)
     finally:
         board.close()
         if controller is not None:
             controller.close()
-    if not passed:
-        context.exit(1)
 
 
 def _follow(

@@ -19,7 +19,9 @@ caller whose verified role the rule does not allow gets PERMISSION_DENIED (UNAUT
 when the caller has no valid certificate at all).
 
 Sync interceptors see only the method name, not the peer: :class:`AuthorizationInterceptor`
-therefore wraps the handler and checks ``context.auth_context()`` when the call runs.
+therefore wraps the handler and checks ``context.auth_context()`` when the call runs. The
+wrapper also answers a request that is not a valid protobuf message of its type with
+INVALID_ARGUMENT (after the role check): gRPC alone answers INTERNAL, the code of a server bug.
 
 Logs name the method, the role and the outcome only: never the peer's address, a
 certificate, a credential, an enrolment code or a tracking code.
@@ -42,6 +44,7 @@ from typing import Any, Final, TypeVar
 
 import grpc
 from cryptography import x509
+from google.protobuf.message import DecodeError as ProtobufDecodeError
 
 from evote.errors import TransportSecurityError
 from evote.services.ca import (
@@ -203,7 +206,7 @@ class AuthorizationInterceptor(grpc.ServerInterceptor):
             log.warning("refused %s: not served on this port (not in the method table)", method)
             return _wrap(handler, _refuse_unimplemented)
         if rule.is_public:
-            return handler  # anyone: no per-call work on the public hot path
+            return _wrap(handler, _anyone)  # no role check; requests still must decode
         return _wrap(handler, self._checker(method, rule))
 
     def _checker(self, method: str, rule: MethodRule) -> Callable[[grpc.ServicerContext], None]:
@@ -235,11 +238,55 @@ def _refuse_unimplemented(context: grpc.ServicerContext) -> None:
     context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not found!")
 
 
+def _anyone(context: grpc.ServicerContext) -> None:
+    """A public method: every caller may call it."""
+
+
+class _Undecodable:
+    """What a request that is not a valid protobuf message of its type decodes to.
+
+    gRPC answers a request its deserializer cannot parse with INTERNAL, the code of a server
+    bug, which tells a client nothing and would hide real bugs among hostile inputs. The
+    wrapped handler answers INVALID_ARGUMENT instead, after the role check (so a caller who
+    may not call the method learns nothing about its request format).
+    """
+
+    __slots__ = ("type_name",)
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def refuse(self, context: grpc.ServicerContext) -> None:
+        context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"the request is not a valid {self.type_name} message (protobuf)",
+        )
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """``deserializer``, answering :class:`_Undecodable` instead of raising on bad bytes."""
+    if deserializer is None:
+        return None
+    request_type = getattr(deserializer, "__self__", None)
+    descriptor = getattr(request_type, "DESCRIPTOR", None)
+    type_name = str(getattr(descriptor, "full_name", "request"))
+    parse = deserializer
+
+    def tolerant(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except ProtobufDecodeError:
+            return _Undecodable(type_name)
+
+    return tolerant
+
+
 def _wrap(
     handler: grpc.RpcMethodHandler[_Req, _Resp],
     check: Callable[[grpc.ServicerContext], None],
 ) -> grpc.RpcMethodHandler[_Req, _Resp]:
-    """The same handler, running ``check(context)`` before the behaviour (every call kind)."""
+    """The same handler, running ``check(context)`` before the behaviour (every call kind);
+    a single request that does not decode is refused INVALID_ARGUMENT after the check."""
     deserializer = handler.request_deserializer
     serializer = handler.response_serializer
     if handler.unary_unary is not None:
@@ -247,17 +294,23 @@ def _wrap(
 
         def unary_unary(request: _Req, context: grpc.ServicerContext) -> _Resp:
             check(context)
+            if isinstance(request, _Undecodable):
+                request.refuse(context)
             return uu(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(unary_unary, deserializer, serializer)
+        return grpc.unary_unary_rpc_method_handler(unary_unary, _tolerant(deserializer), serializer)
     if handler.unary_stream is not None:
         us = handler.unary_stream
 
         def unary_stream(request: _Req, context: grpc.ServicerContext) -> Iterator[_Resp]:
             check(context)
+            if isinstance(request, _Undecodable):
+                request.refuse(context)
             return us(request, context)
 
-        return grpc.unary_stream_rpc_method_handler(unary_stream, deserializer, serializer)
+        return grpc.unary_stream_rpc_method_handler(
+            unary_stream, _tolerant(deserializer), serializer
+        )
     if handler.stream_unary is not None:
         su = handler.stream_unary
 
@@ -437,7 +490,13 @@ def new_server(
 def add_listener(server: grpc.Server, listener: Listener, address: str) -> int:
     """Bind ``listener`` on ``address`` (``"127.0.0.1:0"`` picks a free port); returns the
     bound port. Raises :class:`TransportSecurityError` if gRPC could not bind."""
-    bound = server.add_secure_port(address, listener.credentials)
+    try:
+        bound = server.add_secure_port(address, listener.credentials)
+    except RuntimeError:  # gRPC's "failed to bind": an address no interface has, a port in use
+        bound = 0
     if bound == 0:
-        raise TransportSecurityError(f"could not listen on the {listener.port.value} port")
+        raise TransportSecurityError(
+            f"could not listen on {address} for the {listener.port.value} port: is the address "
+            "one of this machine's, and the port free?"
+        )
     return bound

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from evote.election.manifest import Manifest
 from evote.election.tally import TallyResult
 from evote.record import kinds
 from evote.verify.load import load
+from tests.suite.served import stop_server
 
 #: A pilot's manifest: a referendum, a head of community, a three-seat council.
 CONTESTS: list[dict[str, object]] = [
@@ -291,19 +291,6 @@ def wait_for_ports(log: Path, child: subprocess.Popen[bytes]) -> tuple[str, str]
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=0.1)
     raise AssertionError(f"evote serve printed no ports:\n{log.read_text(encoding='utf-8')}")
-
-
-def stop_server(child: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL if it does not stop; then end whatever is left in its group."""
-    if child.poll() is None:
-        child.terminate()
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(timeout=15)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager
