@@ -3,7 +3,7 @@
 A typical run, for an observer and for a witness::
 
     evote observe --server vote.example.org:50051 --ca ca.pem --election-id 3f1c...e9 \\
-        --mirror ~/observed --until result
+        --mirror ~/observed --until result --roll 1200 --compare receipt.json
     evote observe --server vote.example.org:50051 --ca ca.pem --election-id 3f1c...e9 \\
         --mirror ~/witnessed --witness-key witness.key --role-dir ~/witness-role \\
         --control vote.example.org:50052
@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Final
@@ -29,9 +30,20 @@ from rich.markup import escape
 from evote.cli import main
 from evote.cli.setup import read_seed
 from evote.cli.verify import election_id_option
-from evote.client.channels import BoardClient, ControlClient, load_role, secure_channel
+from evote.client.channels import (
+    BoardClient,
+    ControlClient,
+    RegistryClient,
+    load_role,
+    secure_channel,
+)
 from evote.client.observer.following import Observer
-from evote.client.observer.reports import PollReport
+from evote.client.observer.gossip import (
+    ShownCheckpoint,
+    ShownCheckpointRefused,
+    read_shown_checkpoint,
+)
+from evote.client.observer.reports import PollReport, SplitView
 
 #: Findings printed at the end, at most (the live lines counted every one).
 SHOWN: Final = 20
@@ -114,6 +126,23 @@ def _live_line(report: PollReport, witness: bool) -> str:
 )
 @click.option("--control", metavar="HOST:PORT", help="The control port, to hand in cosignatures.")
 @click.option(
+    "--roll",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="The official number of eligible voters (the election officials publish it): the "
+    "registry's roll must hold exactly that many enrollment codes.",
+)
+@click.option(
+    "--compare",
+    "compare_files",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    metavar="FILE",
+    help="A checkpoint to compare with the mirror: a voter's receipt file, or a signed "
+    "checkpoint note another observer or a witness kept (repeatable).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=None,
@@ -132,6 +161,8 @@ def observe(
     witness_key: Path | None,
     role_dir: Path | None,
     control: str | None,
+    roll: int | None,
+    compare_files: tuple[Path, ...],
     workers: int | None,
 ) -> None:
     """Follow the board of the pinned election live and verify it as entries arrive.
@@ -142,6 +173,15 @@ def observe(
     close, the tally and the result arrive. A board that rewrites its history (a checkpoint
     smaller than one seen, another root for the same entries, a changed entry) is reported
     with both checkpoints as evidence, and the observer stops.
+
+    Once the credential list is on the board, each poll also reads the registry's public
+    counts and compares them with the list (finding `registration`): more credentials listed
+    than enrolled are ghosts, fewer are voters left off the list, and with --roll a roll
+    holding another number of codes than the official number of eligible voters.
+
+    Each --compare file (a voter's receipt, another observer's checkpoint note) is compared
+    with the mirror as soon as the mirror reaches its size: a checkpoint its entries do not
+    lead to is a split view (the log signed two histories), reported with both checkpoints.
 
     With --witness-key, --role-dir and --control the observer also cosigns, as a witness,
     each checkpoint it verified (a statement that the log only grew; a finding about an
@@ -158,12 +198,17 @@ def observe(
         if witness_key is None or role_dir is None or control is None
         else (witness_key, role_dir, control)
     )
+    shown = []
+    for path in compare_files:
+        try:
+            shown.append(read_shown_checkpoint(path))
+        except ShownCheckpointRefused as error:
+            raise click.BadParameter(str(error), param_hint="--compare") from None
     ca_pem = ca_file.read_bytes()
     fresh = not mirror.exists()
+    following = _Following(interval, until, polls, workers, roll, shown)
     try:
-        passed = _observe(
-            server, ca_pem, election_id, mirror, interval, until, polls, workers, witness
-        )
+        passed = _observe(server, ca_pem, election_id, mirror, following, witness)
     except BaseException:
         if fresh:
             _remove_if_empty(mirror)
@@ -182,21 +227,31 @@ def _remove_if_empty(mirror: Path) -> None:
             mirror.rmdir()
 
 
+@dataclass(frozen=True, slots=True)
+class _Following:
+    """How to follow: the polling options, the official roll and the checkpoints shown."""
+
+    interval: float
+    until: str | None
+    polls: int | None
+    workers: int | None
+    roll: int | None
+    shown: list[ShownCheckpoint]
+
+
 def _observe(
     server: str,
     ca_pem: bytes,
     election_id: bytes,
     mirror: Path,
-    interval: float,
-    until: str | None,
-    polls: int | None,
-    workers: int | None,
+    following: _Following,
     witness: tuple[Path, Path, str] | None,
 ) -> bool:
     """Follow the board (as a witness too, given its key, role dir and control port);
     whether everything checked passed."""
     err = Console(stderr=True)
     board = BoardClient(secure_channel(server, ca_pem))
+    registry = RegistryClient(secure_channel(server, ca_pem))
     controller: ControlClient | None = None
     try:
         if witness is not None:
@@ -209,25 +264,28 @@ def _observe(
                 mirror,
                 witness_key=key,
                 send_cosignature=controller.add_cosignature,
-                workers=workers,
+                workers=following.workers,
+                registry=registry,
+                roll=following.roll,
             )
         else:
-            observer = Observer(board, election_id, mirror, workers=workers)
-        return _follow(observer, err, server, interval, until, polls)
+            observer = Observer(
+                board,
+                election_id,
+                mirror,
+                workers=following.workers,
+                registry=registry,
+                roll=following.roll,
+            )
+        return _follow(observer, err, server, following)
     finally:
         board.close()
+        registry.close()
         if controller is not None:
             controller.close()
 
 
-def _follow(
-    observer: Observer,
-    err: Console,
-    server: str,
-    interval: float,
-    until: str | None,
-    polls: int | None,
-) -> bool:
+def _follow(observer: Observer, err: Console, server: str, following: _Following) -> bool:
     stop = threading.Event()
 
     def interrupted(signum: int, frame: FrameType | None) -> None:
@@ -239,6 +297,11 @@ def _follow(
         raise click.ClickException(
             f"cannot read the board at {server}: {error.code().name}: {error.details()}"
         ) from None
+    for shown in following.shown:
+        try:
+            observer.expect_checkpoint(shown)
+        except ShownCheckpointRefused as error:
+            raise click.ClickException(str(error)) from None
     manifest = observer.manifest
     err.print(
         f"observing [bold]{escape(manifest.name)}[/] ({observer.election_id.hex()}) "
@@ -251,9 +314,9 @@ def _follow(
     }
     try:
         passed = observer.follow(
-            interval,
-            until_result=until == "result",
-            polls=polls,
+            following.interval,
+            until_result=following.until == "result",
+            polls=following.polls,
             on_poll=lambda report: err.print(
                 _live_line(report, witness), highlight=False, soft_wrap=True
             ),
@@ -273,6 +336,14 @@ def _summary(observer: Observer, err: Console) -> None:
         err.print("[bold red]" + "=" * 72 + "[/]")
         err.print(escape(rewrite.diagnostics()), highlight=False, soft_wrap=True)
         err.print("[bold red]" + "=" * 72 + "[/]")
+        if isinstance(rewrite, SplitView):
+            err.print(
+                "[bold red]FAILED[/]: the log signed two histories (a split view). Keep both "
+                f"checkpoints above (each is signed by the log), the mirror and "
+                f"{escape(rewrite.source)}: together they prove it.",
+                soft_wrap=True,
+            )
+            return
         err.print(
             "[bold red]FAILED[/]: the board rewrote its history. Keep both checkpoints above "
             "(each is signed by the log) and the mirror: together they prove it."
@@ -286,6 +357,18 @@ def _summary(observer: Observer, err: Console) -> None:
     if verification is not None:
         for line in verification.problems()[:SHOWN]:
             err.print(f"[red]-[/] {escape(line)}", soft_wrap=True)
+    for shown in observer.shown_waiting:
+        err.print(
+            f"[yellow]not compared yet[/]: {escape(shown.source)} is beyond the mirror's "
+            f"{observer.size} entries",
+            soft_wrap=True,
+        )
+    if observer.registration_unchecked is not None and not observer.registration_checked:
+        err.print(
+            "[yellow]registration not checked[/]: the registry's counts could not be read "
+            f"({escape(observer.registration_unchecked)})",
+            soft_wrap=True,
+        )
     mirror = escape(str(observer.mirror))
     err.print(
         f"mirror {mirror}: {observer.size} entries, {observer.ballots} ballots; "

@@ -36,9 +36,14 @@ from evote.cli import main
 from evote.cli.results import print_tally_result
 from evote.cli.setup import read_seed
 from evote.cli.verify import election_id_option
-from evote.client.channels import BoardClient, ControlClient, load_role, secure_channel
+from evote.client.channels import (
+    BoardClient,
+    ControlClient,
+    close_and_post_credentials,
+    load_role,
+    secure_channel,
+)
 from evote.client.official.calls import calling
-from evote.client.official.contents import credential_list
 from evote.client.official.phases import Phase, officials_keys, phase_entry
 from evote.client.official.posting import check_entry_to_post, phase_rank, post_entry
 from evote.client.official.reading import BoardView, fetch_board
@@ -51,6 +56,7 @@ from evote.election.tally import TallyResult
 from evote.errors import DecodeError, EvoteError
 from evote.files import write_new
 from evote.record import kinds
+from evote.record.kinds import CredentialList
 from evote.verify.checks import official_signers
 
 #: Entry files larger than this are refused unread (an entry body is at most 1 MiB).
@@ -525,41 +531,45 @@ def import_roll(codes_file: Path, control: str, ca_file: Path, role_dir: Path) -
 
 @registry_group.command("close")
 @_control(True)
+@_SERVER
 @_CA
 @_role_dir(True)
-@click.option("--server", metavar="HOST:PORT", help="Also check the list on the public board.")
+@_ELECTION_ID
 @click.option(
-    "--election-id",
-    "election_id",
-    metavar="HEX",
-    callback=election_id_option,
-    help="With --server.",
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The credential authority's key file (`evote key new`): it signs here, on this machine.",
 )
 @_clear_errors
 def close_registration(
     control: str,
+    server: str,
     ca_file: Path,
     role_dir: Path,
-    server: str | None,
-    election_id: bytes | None,
+    election_id: bytes,
+    key_file: Path,
 ) -> None:
-    """Close registration: the server signs the list of enrolled credentials with the
-    credential authority's key and puts it on the board. Closing again changes nothing.
+    """Close registration and put the credential list on the board, signed here.
 
-    With --server and --election-id, the list is then read back from the checked board.
+    The registry closes and answers the list of enrolled credentials; this command checks it
+    (it parses, is sorted, holds as many credentials as were enrolled), signs the credentials
+    entry with the authority's key on this machine, posts it on the control port and checks
+    the receipt against the board's signed checkpoint. Running it again after a lost answer is
+    safe: the same list is signed again and the entry already on the board gets its receipt.
     """
-    if (server is None) != (election_id is None):
-        raise click.ClickException("give --server and --election-id together (or neither)")
+    authority_key = read_seed(key_file)
+    with _board(server, ca_file) as board:
+        view = _fetch(board, server, election_id)
     with (
         _control_client(control, ca_file, role_dir) as authority,
         calling(control, "closing registration"),
     ):
-        status = authority.close_registration()
+        status, receipt = close_and_post_credentials(authority, view.manifest, authority_key)
     click.echo(_status_line(status.eligible, status.enrolled, status.closed))
-    if server is None or election_id is None:
-        return
-    with _board(server, ca_file) as board:
-        view = _fetch(board, server, election_id)
-    listed = credential_list(view)
-    at = view.positions(kinds.CREDENTIALS)[0]
-    click.echo(f"the credential list is on the board at index {at}: {len(listed)} credentials")
+    listed = CredentialList.from_tlv(status.credential_list)
+    click.echo(
+        f"the credential list is on the board at index {receipt.leaf_index}: "
+        f"{len(listed.credentials)} credentials (receipt checked)"
+    )

@@ -30,11 +30,6 @@ CONTROL_DEFAULT = "127.0.0.1:50052"
     required=True,
     help="File with the log's signing-key seed (hex): the key the manifest names.",
 )
-@click.option(
-    "--authority-key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File with the credential authority's seed (hex): lets CloseRegistration sign.",
-)
 @click.option("--public", "public_address", default=PUBLIC_DEFAULT, show_default=True)
 @click.option("--control", "control_address", default=CONTROL_DEFAULT, show_default=True)
 @click.option(
@@ -54,7 +49,6 @@ CONTROL_DEFAULT = "127.0.0.1:50052"
 def serve(
     data_dir: Path,
     log_key: Path,
-    authority_key: Path | None,
     public_address: str,
     control_address: str,
     proof_workers: int,
@@ -64,7 +58,9 @@ def serve(
 
     The public port (server-auth TLS) has the board, the ballot box and the registry; the
     control port (mutual TLS, role certificates) has Control. The election CA and the server
-    certificate are made in DATA_DIR by `evote setup` (clients trust DATA_DIR/ca.pem).
+    certificate are made in DATA_DIR by `evote setup` (clients trust DATA_DIR/ca.pem). The
+    server holds no party's key: the credential authority signs the credential list on its own
+    machine (`evote registry close --key`).
     """
     stop = threading.Event()
 
@@ -74,7 +70,6 @@ def serve(
     servers = serve_election_tls(
         data_dir,
         read_seed(log_key),
-        authority_key=None if authority_key is None else read_seed(authority_key),
         public_address=public_address,
         control_address=control_address,
         proof_workers=proof_workers,

@@ -9,7 +9,9 @@ Every client holds one channel to one port:
 
 Every call carries a deadline (``timeout`` seconds). Retries of UNAVAILABLE (with backoff, in
 the channel's service config) are on for the idempotent methods only: a retried Cast, Audit,
-Post, Enroll, ImportRoll or CloseRegistration gets the answer of the original call. A
+Post, Enroll, ImportRoll or CloseRegistration gets the answer of the original call.
+The credential authority signs the credential list here, on its own machine
+(:func:`close_and_post_credentials`); the server never holds its key. A
 witness's AddCheckpoint moves its state, so the witness channel never retries. Failures are
 raised as :class:`grpc.RpcError` (its ``code()`` is the service's precise status).
 """
@@ -23,7 +25,13 @@ from typing import Final, Self
 
 import grpc
 
-from evote.client.receipt import Receipt
+from evote.board.entry import Entry
+from evote.client.receipt import Receipt, check_receipt
+from evote.crypto.signing import SigningKey
+from evote.election.manifest import Manifest
+from evote.errors import DecodeError, VerificationError
+from evote.record import kinds
+from evote.record.kinds import CredentialList
 from evote.services.auth import channel_credentials, channel_options
 from evote.services.ca import LeafCredentials, load_role_dir
 from evote.wire.v1 import (
@@ -81,13 +89,21 @@ def receipt_from(message: board_pb2.Receipt) -> Receipt:
 
 @dataclass(frozen=True, slots=True)
 class RegistrationStatus:
+    """The registry's public counts; ``credential_list`` is the credentials entry body the
+    registry closed with (answered by CloseRegistration only, empty otherwise)."""
+
     eligible: int
     enrolled: int
     closed: bool
+    credential_list: bytes = b""
 
     @classmethod
     def from_message(cls, message: control_pb2.RegistrationStatus) -> RegistrationStatus:
-        return cls(message.eligible, message.enrolled, message.closed)
+        return cls(message.eligible, message.enrolled, message.closed, message.credential_list)
+
+
+class CredentialListRefused(VerificationError):
+    """The credential list the registry answered is not one the authority may sign."""
 
 
 class _Client:
@@ -252,6 +268,8 @@ class ControlClient(_Client):
         return RegistrationStatus.from_message(answer)
 
     def close_registration(self) -> RegistrationStatus:
+        """Close the registry (again: no change); the answer carries the list it closed with.
+        Nothing goes on the board: see :func:`close_and_post_credentials`."""
         answer = self._stub.CloseRegistration(control_pb2.Empty(), timeout=self.timeout)
         return RegistrationStatus.from_message(answer)
 
@@ -281,3 +299,48 @@ class WitnessClient(_Client):
             timeout=self.timeout,
         )
         return answer.line
+
+
+def credentials_entry(
+    closed: RegistrationStatus, manifest: Manifest, authority: SigningKey
+) -> Entry:
+    """The ``credentials`` entry the credential authority signs, on its own machine, over the
+    list the registry closed with, after checking it: registration is closed, the list parses
+    (sorted, no duplicates) and holds exactly as many credentials as the registry says were
+    enrolled, and ``authority`` is the manifest's credential authority."""
+    if authority.verify_key != manifest.credential_authority:
+        raise CredentialListRefused(
+            "this key is not the credential authority the manifest names: sign with the "
+            "authority's key (`evote key new` made it for the manifest)"
+        )
+    if not closed.closed:
+        raise CredentialListRefused("the registry answered that registration is still open")
+    try:
+        listed = CredentialList.from_tlv(closed.credential_list)
+    except DecodeError as error:
+        raise CredentialListRefused(
+            f"the registry answered a credential list that does not parse: {error}; nothing "
+            "was signed"
+        ) from None
+    if len(listed.credentials) != closed.enrolled:
+        raise CredentialListRefused(
+            f"the registry answered {len(listed.credentials)} credentials but reports "
+            f"{closed.enrolled} enrolled; nothing was signed"
+        )
+    return Entry.create(
+        kinds.CREDENTIALS, manifest.election_id, closed.credential_list, [authority]
+    )
+
+
+def close_and_post_credentials(
+    control: ControlClient, manifest: Manifest, authority: SigningKey
+) -> tuple[RegistrationStatus, Receipt]:
+    """The credential authority closes registration: close the registry, check and sign the
+    list it answers (:func:`credentials_entry`), post the entry and check its receipt offline.
+    Running it again after a lost answer is safe: the registry answers the same list, the
+    signature is deterministic, and the entry already on the board is answered its receipt."""
+    closed = control.close_registration()
+    entry = credentials_entry(closed, manifest, authority)
+    receipt = control.post(entry.encoded)
+    check_receipt(receipt, manifest, entry.encoded)
+    return closed, receipt

@@ -56,6 +56,7 @@ from evote.client.channels import (
     Channel,
     ControlClient,
     RegistryClient,
+    close_and_post_credentials,
     secure_channel,
 )
 from evote.client.receipt import check_receipt
@@ -703,9 +704,7 @@ class _OverGrpc(_Election):
         )
         create_election_dir(self._directory, entry.encoded, self.log_key)
         self._ca = setup_data_dir(self._directory)
-        self._servers = serve_election_tls(
-            self._directory, self.log_key, authority_key=self.authority
-        )
+        self._servers = serve_election_tls(self._directory, self.log_key)
         self._timed("services start", started)
 
     def stop(self) -> None:
@@ -790,7 +789,8 @@ class _OverGrpc(_Election):
 
     def publish_credentials(self) -> None:
         """The authority imports the roll of one-time codes; each voter enrolls a credential
-        with a code; closing registration puts the credential list on the board."""
+        with a code; the authority closes registration, checks and signs the list the registry
+        closed with, and posts it."""
         authority = self.control(self.authority)
         codes = [
             f"code-{number}-{random_bytes(8).hex()}" for number in range(len(self.credentials))
@@ -807,7 +807,8 @@ class _OverGrpc(_Election):
             enroll,
             list(zip(codes, self.credentials, strict=True)),
         )
-        status = authority.close_registration()
+        # The authority signs the list the registry closed with on its own side of the wire.
+        status, _ = close_and_post_credentials(authority, self.manifest, self.authority)
         if (status.enrolled, status.closed) != (len(self.credentials), True):
             raise MockElectionFailed(f"registration closed with {status}")
 

@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Final
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -48,6 +51,28 @@ LEAF_LIFETIME_MAX = timedelta(days=14)
 
 _BACKDATE = timedelta(minutes=5)  # tolerate small clock skew between issuer and peers
 _WITNESS_NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?")
+
+
+#: What ``cryptography`` raises for a certificate or key it cannot read. It parses a
+#: certificate's public key, names and extensions only when they are first used, so a damaged
+#: certificate that loaded can still fail later, where it is read.
+_UNREADABLE: Final = (
+    ValueError,
+    UnsupportedAlgorithm,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+
+
+@contextmanager
+def _reading(what: str) -> Iterator[None]:
+    """Turn ``cryptography``'s errors while reading ``what`` into :class:`TransportSecurityError`
+    (a damaged file is a clear refusal, never a traceback)."""
+    try:
+        yield
+    except _UNREADABLE as exc:
+        raise TransportSecurityError(f"{what} cannot be read: {exc}") from None
 
 
 def _now(now: datetime | None) -> datetime:
@@ -185,7 +210,7 @@ def load_certificate(pem: bytes) -> x509.Certificate:
     """One PEM certificate; raises :class:`TransportSecurityError` if it does not parse."""
     try:
         return x509.load_pem_x509_certificate(pem)
-    except ValueError as exc:
+    except _UNREADABLE as exc:
         raise TransportSecurityError(f"not a PEM certificate: {exc}") from None
 
 
@@ -193,7 +218,7 @@ def load_private_key(pem: bytes, passphrase: bytes | None = None) -> ec.Elliptic
     """A PEM P-256 private key (optionally passphrase-encrypted)."""
     try:
         key = serialization.load_pem_private_key(pem, password=passphrase)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise TransportSecurityError(f"cannot load the private key: {exc}") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise TransportSecurityError("TLS keys must be ECDSA P-256")
@@ -425,7 +450,12 @@ class ElectionCA:
 
 
 def _ec_public_key(certificate: x509.Certificate) -> ec.EllipticCurvePublicKey:
-    key = certificate.public_key()
+    try:
+        key = certificate.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise TransportSecurityError(
+            f"the certificate's public key cannot be read: {exc}"
+        ) from None
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise TransportSecurityError("certificates must carry ECDSA P-256 keys")
     return key
@@ -433,18 +463,29 @@ def _ec_public_key(certificate: x509.Certificate) -> ec.EllipticCurvePublicKey:
 
 def _check_ca_certificate(certificate: x509.Certificate) -> None:
     _ec_public_key(certificate)
-    try:
-        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        raise TransportSecurityError("the CA certificate has no BasicConstraints") from None
+    with _reading("the CA certificate"):
+        try:
+            extensions = certificate.extensions
+            constraints = extensions.get_extension_for_class(x509.BasicConstraints).value
+        except x509.ExtensionNotFound:
+            raise TransportSecurityError("the CA certificate has no BasicConstraints") from None
+        self_issued = certificate.subject == certificate.issuer
     if not constraints.ca or constraints.path_length != 0:
         raise TransportSecurityError("the CA certificate must be a CA with path length 0")
-    if certificate.subject != certificate.issuer:
+    if not self_issued:
         raise TransportSecurityError("the election CA certificate must be self-signed")
+    if not _issued_by(certificate, certificate):
+        raise TransportSecurityError("the CA certificate's self-signature is invalid")
+
+
+def _issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether ``issuer``'s key signed ``certificate`` (False for a signature or algorithm
+    that cannot be read: a damaged certificate proves nothing)."""
     try:
-        certificate.verify_directly_issued_by(certificate)
-    except (ValueError, TypeError, _CryptoInvalidSignature):
-        raise TransportSecurityError("the CA certificate's self-signature is invalid") from None
+        certificate.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, UnsupportedAlgorithm, _CryptoInvalidSignature):
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -455,11 +496,13 @@ def role_of(certificate: x509.Certificate) -> Role | None:
     """The evote role in ``certificate``'s URI SANs: ``None`` if it has none. More than one
     role URI, or a malformed one, raises :class:`TransportSecurityError`. This only reads the
     certificate; call :func:`verify_client_certificate` to check who issued it."""
-    try:
-        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return None
-    uris = list(san.get_values_for_type(x509.UniformResourceIdentifier))
+    with _reading("the certificate's extensions (where its role is)"):
+        try:
+            extensions = certificate.extensions
+            san = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except x509.ExtensionNotFound:
+            return None
+        uris = list(san.get_values_for_type(x509.UniformResourceIdentifier))
     return _single_role(uris)
 
 
@@ -495,28 +538,32 @@ def verify_client_certificate(
     )
     _check_ca_certificate(ca)
     at = _now(now)
-    if leaf.issuer != ca.subject:
+    if not _issued_by_ca(leaf, ca):
         raise TransportSecurityError("the certificate was not issued by the election CA")
-    try:
-        leaf.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, _CryptoInvalidSignature):
-        raise TransportSecurityError("the certificate was not issued by the election CA") from None
     for which, cert in (("the election CA", ca), ("the certificate", leaf)):
         if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
             raise TransportSecurityError(f"{which} is not valid at {at.isoformat()}")
-    extensions = leaf.extensions
-    try:
-        constraints = extensions.get_extension_for_class(x509.BasicConstraints).value
-        usages = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        raise TransportSecurityError(
-            "a client certificate needs BasicConstraints and EKU"
-        ) from None
+    with _reading("the certificate's extensions"):
+        try:
+            extensions = leaf.extensions
+            constraints = extensions.get_extension_for_class(x509.BasicConstraints).value
+            usages = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        except x509.ExtensionNotFound:
+            raise TransportSecurityError(
+                "a client certificate needs BasicConstraints and EKU"
+            ) from None
     if constraints.ca:
         raise TransportSecurityError("a CA certificate cannot be a client identity")
     if ExtendedKeyUsageOID.CLIENT_AUTH not in usages:
         raise TransportSecurityError("the certificate is not for client authentication")
     return role_of(leaf)
+
+
+def _issued_by_ca(leaf: x509.Certificate, ca: x509.Certificate) -> bool:
+    """Whether ``ca`` issued ``leaf``: the issuer's name and the signature under its key."""
+    with _reading("the certificate's issuer"):
+        named = leaf.issuer == ca.subject
+    return named and _issued_by(leaf, ca)
 
 
 def peer_certificate(auth_context: Mapping[str, Sequence[bytes] | bytes]) -> x509.Certificate:
@@ -567,17 +614,46 @@ def write_role_dir(directory: Path, leaf: LeafCredentials) -> None:
 
 
 def load_role_dir(directory: Path) -> LeafCredentials:
-    """The role credentials :func:`write_role_dir` wrote, checked to belong together."""
+    """The role credentials :func:`write_role_dir` wrote, checked to belong together: the key
+    is the certificate's, the certificate names a role, and the directory's CA issued it (a
+    certificate from another election's CA, or a CA copy from another election, is refused
+    here rather than by the server's handshake). Each file that is damaged is named."""
+    files = {
+        name: directory / name for name in (ROLE_KEY_FILE, ROLE_CERTIFICATE_FILE, ROLE_CA_FILE)
+    }
     try:
-        key = load_private_key((directory / ROLE_KEY_FILE).read_bytes())
-        certificate = load_certificate((directory / ROLE_CERTIFICATE_FILE).read_bytes())
-        ca_certificate = load_certificate((directory / ROLE_CA_FILE).read_bytes())
+        data = {name: path.read_bytes() for name, path in files.items()}
     except OSError as error:
         raise TransportSecurityError(
             f"cannot read the role credentials in {directory}: {error.strerror or error}"
         ) from None
-    if key.public_key().public_numbers() != _ec_public_key(certificate).public_numbers():
+
+    def refuse(name: str, problem: object) -> TransportSecurityError:
+        return TransportSecurityError(f"{files[name]}: {problem}")
+
+    try:
+        key = load_private_key(data[ROLE_KEY_FILE])
+    except TransportSecurityError as error:
+        raise refuse(ROLE_KEY_FILE, error) from None
+    try:
+        certificate = load_certificate(data[ROLE_CERTIFICATE_FILE])
+        public = _ec_public_key(certificate)
+        role = role_of(certificate)
+    except TransportSecurityError as error:
+        raise refuse(ROLE_CERTIFICATE_FILE, error) from None
+    try:
+        ca_certificate = load_certificate(data[ROLE_CA_FILE])
+        _check_ca_certificate(ca_certificate)
+    except TransportSecurityError as error:
+        raise refuse(ROLE_CA_FILE, error) from None
+    if key.public_key().public_numbers() != public.public_numbers():
         raise TransportSecurityError(f"{directory}: the key does not match the certificate")
-    if role_of(certificate) is None:
+    if role is None:
         raise TransportSecurityError(f"{directory}: the certificate names no evote role")
+    if not _issued_by_ca(certificate, ca_certificate):
+        raise TransportSecurityError(
+            f"{directory}: {ROLE_CERTIFICATE_FILE} was not issued by the CA in {ROLE_CA_FILE} "
+            "(a certificate or CA of another election?): issue the role again with "
+            "`evote ca issue`"
+        )
     return LeafCredentials(key, certificate, ca_certificate)

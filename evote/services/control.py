@@ -14,8 +14,8 @@ joint-key                         official, guardian  a quorum of officials and 
 ceremony-*, guardian-key,         guardian i          exactly guardian i's identity key
 key-check, decryption-share
 credentials                       credential auth.    exactly the credential-authority key
-                                                      (only when this server hosts no registry:
-                                                      otherwise CloseRegistration posts it)
+                                                      (when this server keeps the registry: only
+                                                      after it closed, and exactly its list)
 paillier-key (scheme B)           dealer, official    the dealer and a quorum of officials
 paillier-share (scheme B)         dealer              exactly the dealer's key
 paillier-key-check (scheme B)     guardian i          exactly guardian i's identity key
@@ -45,9 +45,17 @@ Appends go through the ballot station's lock, so admission never interleaves wit
 change, and the ballot box's health is refreshed after open and close.
 
 The credential authority imports the roll (hashes of the one-time codes) and closes
-registration: the server then signs the sorted credential list with the authority key and
-appends it. Closing again re-derives the same entry (Ed25519 signatures are deterministic),
-so a CloseRegistration interrupted between the registry and the board is completed by a retry.
+registration: CloseRegistration closes the registry and answers the sorted credential list it
+closed with. The authority checks that list, signs the ``credentials`` entry on its own machine
+(the server never holds its key: the board operator is not the credential authority, design
+``board-services-storage.md`` §1.3) and posts it with Post, which takes only the list the
+registry closed with. Closing again answers the same list, and Ed25519 signatures are
+deterministic, so a close interrupted between the registry and the board is completed by
+running it again.
+
+No entry opens the election before its keys and voters are fixed: the open mark is refused
+until the joint key (scheme A) or the dealer's key (scheme B), a verifying key check from every
+guardian, and the credential list are on the board.
 """
 
 from __future__ import annotations
@@ -65,10 +73,12 @@ from evote.ceremony.messages import (
     DealtKey,
     GuardianKey,
     JointKey,
+    KeyCheck,
     PaillierKeyCheck,
     SealedKeyShare,
 )
-from evote.crypto.signing import SigningKey, VerifyKey
+from evote.ceremony.outcome import verify_key_check
+from evote.crypto.signing import VerifyKey
 from evote.election.context import ElectionContext
 from evote.election.manifest import PAILLIER, Manifest
 from evote.election.tally import EncryptedTally, check_guardian_shares
@@ -216,8 +226,8 @@ def check_body(entry: Entry, manifest: Manifest) -> None:
 class ControlService(control_pb2_grpc.ControlServicer):
     """Post, ImportRoll and CloseRegistration over one election's board and registry.
 
-    ``authority_key`` is the credential authority's signing key (needed to close
-    registration); ``on_phase_change`` runs after an open or close mark was appended.
+    The server holds no party's signing key: the credential authority signs the credential
+    list on its own machine. ``on_phase_change`` runs after an open or close mark was appended.
     """
 
     def __init__(
@@ -227,16 +237,12 @@ class ControlService(control_pb2_grpc.ControlServicer):
         ca_certificate: x509.Certificate | bytes,
         *,
         registry: Registry | None = None,
-        authority_key: SigningKey | None = None,
         on_phase_change: Callable[[], None] = lambda: None,
     ) -> None:
-        if authority_key is not None and authority_key.verify_key != manifest.credential_authority:
-            raise TransportSecurityError("this key is not the manifest's credential authority")
         self.station = station
         self.manifest = manifest
         self.registry = registry
         self._ca = ca_certificate
-        self._authority_key = authority_key
         self._on_phase_change = on_phase_change
 
     def _role(self, context: grpc.ServicerContext) -> Role:
@@ -333,6 +339,57 @@ class ControlService(control_pb2_grpc.ControlServicer):
                 f"guardian {check.guardian}'s key check does not verify against its v_i: {error}"
             ) from None
 
+    def _check_ready_to_open(self, context: ElectionContext | None) -> None:
+        """Refuse the opening unless the election key and the credential list are final: the
+        joint key (scheme A) or the dealer's key (scheme B), a key check from every guardian
+        that verifies, and the credential list. Ballots cast before any of them would be
+        encrypted to a key nobody showed they can decrypt, or signed by credentials nobody
+        listed. Caller holds the station's lock."""
+        scheme_b = self.manifest.scheme_name == PAILLIER
+        key_kind = kinds.PAILLIER_KEY if scheme_b else kinds.JOINT_KEY
+        if not self._entries_of(key_kind) or context is None:
+            raise _precondition(
+                f"the election cannot open before the {key_kind} entry is on the board: finish "
+                "the key ceremony first"
+            )
+        proved: set[int] = set()
+        for posted in self._entries_of(kinds.PAILLIER_KEY_CHECK if scheme_b else kinds.KEY_CHECK):
+            guardian = self._proved_key_check(posted, context)
+            if guardian is not None:
+                proved.add(guardian)
+        missing = [g for g in range(1, len(self.manifest.guardians) + 1) if g not in proved]
+        if missing:
+            raise _precondition(
+                f"the election cannot open: guardians {missing} have no key check on the board "
+                "that verifies (each guardian shows it can decrypt before the opening)"
+            )
+        if not self._entries_of(kinds.CREDENTIALS):
+            raise _precondition(
+                "the election cannot open before the credential list is on the board: close "
+                "registration first"
+            )
+
+    def _proved_key_check(self, entry: Entry, context: ElectionContext) -> int | None:
+        """The guardian whose own key check ``entry`` is, if its proof verifies."""
+        try:
+            check: KeyCheck | PaillierKeyCheck = (
+                PaillierKeyCheck.from_tlv(entry.body, context.paillier_key)
+                if self.manifest.scheme_name == PAILLIER
+                else KeyCheck.from_tlv(entry.body)
+            )
+        except DecodeError:
+            return None
+        if check.guardian != self._guardian_of(entry):
+            return None
+        try:
+            if isinstance(check, PaillierKeyCheck):
+                verify_paillier_key_check(check, context)
+            else:
+                verify_key_check(check, context)
+        except VerificationError:
+            return None
+        return check.guardian
+
     def _append(self, entry: Entry) -> tuple[int, str, bool]:
         """Append under the station's lock after the phase checks: (index, checkpoint, fresh);
         an entry already there is answered with its index and the latest checkpoint.
@@ -342,15 +399,22 @@ class ControlService(control_pb2_grpc.ControlServicer):
         and before the result, one result. An entry out of place would spoil the record for
         good, so it is refused before it reaches the board.
         """
-        needs_context = (kinds.DECRYPTION_SHARE, kinds.PAILLIER_SHARE, kinds.PAILLIER_KEY_CHECK)
+        needs_context = (
+            kinds.DECRYPTION_SHARE,
+            kinds.PAILLIER_SHARE,
+            kinds.PAILLIER_KEY_CHECK,
+            kinds.OPEN,
+        )
         context = self.station.context if entry.kind in needs_context else None
         scheme_b = self.manifest.scheme_name == PAILLIER
 
         def check(phase: str) -> None:
             if scheme_b:
                 self._check_dealer_ceremony(entry, context)
-            if entry.kind == kinds.OPEN and phase != "setup":
-                raise _precondition(f"the election cannot open: it is {phase}")
+            if entry.kind == kinds.OPEN:
+                if phase != "setup":
+                    raise _precondition(f"the election cannot open: it is {phase}")
+                self._check_ready_to_open(context)
             if entry.kind == kinds.CLOSE and phase != "open":
                 raise _precondition(f"the election cannot close: it is {phase}")
             if entry.kind == kinds.CREDENTIALS and self._entries_of(kinds.CREDENTIALS):
@@ -390,11 +454,28 @@ class ControlService(control_pb2_grpc.ControlServicer):
         entry.verify_signatures()
         check_body(entry, self.manifest)
         if entry.kind == kinds.CREDENTIALS and self.registry is not None:
-            raise _precondition("this server keeps the registry: use CloseRegistration")
+            self._check_closed_list(entry, self.registry)
         index, checkpoint, fresh = self._append(entry)
         if fresh and entry.kind in (kinds.OPEN, kinds.CLOSE):
             self._on_phase_change()
         return receipt_for(board, index, checkpoint)
+
+    @staticmethod
+    def _check_closed_list(entry: Entry, registry: Registry) -> None:
+        """A credentials entry on a server that keeps the registry lists exactly the
+        credentials the registry closed with: nobody listed who did not enroll, nobody who
+        enrolled left out."""
+        counts = registry.counts()
+        if not counts.closed:
+            raise _precondition(
+                "registration is still open: close it first (CloseRegistration answers the "
+                "list to sign)"
+            )
+        if entry.body != registry.credential_list().to_tlv():
+            raise _precondition(
+                f"this credential list is not the one the registry closed with ({counts.enrolled} "
+                "enrolled credentials): sign the list CloseRegistration answers"
+            )
 
     def _registry(self) -> Registry:
         if self.registry is None:
@@ -438,11 +519,10 @@ class ControlService(control_pb2_grpc.ControlServicer):
         self, request: control_pb2.Empty, context: grpc.ServicerContext
     ) -> control_pb2.RegistrationStatus:
         registry = self._registry()
-        if self._authority_key is None:
-            raise _precondition("this server does not hold the credential authority's key")
-        body = registry.close()
-        entry = Entry.create(
-            kinds.CREDENTIALS, self.manifest.election_id, body, [self._authority_key]
-        )
-        self._append(entry)
-        return status_message(registry.counts())
+        try:
+            body = registry.close()
+        except RegistryError as error:
+            raise refused(error) from None
+        answer = status_message(registry.counts())
+        answer.credential_list = body
+        return answer

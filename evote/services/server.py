@@ -18,8 +18,8 @@ are given: tests and benchmarks). :func:`serve_election_tls` is the deployment s
 
 over one data dir holding the board (``board.sqlite3``), the registry
 (``registry.sqlite3``), and the election CA and server certificate (``ca.pem``, ``ca.key``,
-``server.pem``, ``server.key``: :func:`setup_data_dir` makes them on first start; keys are
-written atomically with mode 0600).
+``server.pem``, ``server.key``: :func:`setup_data_dir` makes them at ``evote setup``; serving
+only reissues the server certificate; keys are written atomically with mode 0600).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from evote.files import write_atomically
 from evote.record import kinds
 from evote.record.ballot_station import BallotStation
 from evote.record.proof_workers import ProofWorkers
-from evote.record.registry import Registry
+from evote.record.registry import REGISTRY_FILE, Registry
 from evote.services.auth import (
     Listener,
     add_listener,
@@ -304,6 +304,51 @@ def serve_election(
 # TLS deployment: the data dir's CA and server certificate, and the two ports
 
 
+def _election_ca(directory: Path, ca_name: str, now: datetime | None) -> ElectionCA:
+    """The data dir's election CA, made (and written) only when neither of its files is
+    there. With exactly one of them present the CA was lost in part: a new one would lock out
+    every role certificate it issued, so it is refused and nothing is written."""
+    ca_key, ca_cert = directory / CA_KEY_FILE, directory / CA_CERT_FILE
+    present = [path.name for path in (ca_cert, ca_key) if path.exists()]
+    if len(present) == 1:
+        missing = CA_KEY_FILE if present == [CA_CERT_FILE] else CA_CERT_FILE
+        raise InvalidInput(
+            f"{directory} holds {present[0]} but not {missing}: the election CA is incomplete; "
+            f"restore {missing} from a backup (a new CA would lock out every role certificate "
+            "it issued); nothing was written"
+        )
+    if present:
+        return ElectionCA.from_pem(ca_key.read_bytes(), ca_cert.read_bytes())
+    ca = ElectionCA.create(ca_name, not_before=now)
+    write_atomically(ca_key, ca.key_pem(), 0o600)
+    write_atomically(ca_cert, ca.certificate_pem, 0o644)
+    return ca
+
+
+def _server_leaf(
+    directory: Path,
+    ca: ElectionCA,
+    *,
+    dns_names: Sequence[str],
+    ip_addresses: Sequence[str],
+    now: datetime | None,
+) -> LeafCredentials | None:
+    """A new server certificate when the data dir has none or its own ends within
+    :data:`RENEW_BEFORE`; ``None`` when the kept one serves."""
+    server_key, server_cert = directory / SERVER_KEY_FILE, directory / SERVER_CERT_FILE
+    current = datetime.now(UTC) if now is None else now
+    if server_key.exists() and server_cert.exists():
+        certificate = load_certificate(server_cert.read_bytes())
+        if certificate.not_valid_after_utc - RENEW_BEFORE > current:
+            return None
+    return ca.issue_server(dns_names=dns_names, ip_addresses=ip_addresses, now=now)
+
+
+def _write_server_leaf(directory: Path, leaf: LeafCredentials) -> None:
+    write_atomically(directory / SERVER_KEY_FILE, private_key_pem(leaf.key), 0o600)
+    write_atomically(directory / SERVER_CERT_FILE, certificate_pem(leaf.certificate), 0o644)
+
+
 def setup_data_dir(
     data_dir: str | Path,
     *,
@@ -314,26 +359,72 @@ def setup_data_dir(
 ) -> ElectionCA:
     """Make the election CA and the server certificate in ``data_dir`` if they are missing
     (and reissue a server certificate that expires within :data:`RENEW_BEFORE`); returns the
-    CA. Private keys are written with mode 0600."""
+    CA. Private keys are written with mode 0600. A data dir holding only one of ``ca.pem``
+    and ``ca.key`` is refused (:class:`InvalidInput`) and left as it is."""
     directory = Path(data_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    ca_key, ca_cert = directory / CA_KEY_FILE, directory / CA_CERT_FILE
-    if ca_key.exists() and ca_cert.exists():
-        ca = ElectionCA.from_pem(ca_key.read_bytes(), ca_cert.read_bytes())
-    else:
-        ca = ElectionCA.create(ca_name, not_before=now)
-        write_atomically(ca_key, ca.key_pem(), 0o600)
-        write_atomically(ca_cert, ca.certificate_pem, 0o644)
-    server_key, server_cert = directory / SERVER_KEY_FILE, directory / SERVER_CERT_FILE
-    current = datetime.now(UTC) if now is None else now
-    if server_key.exists() and server_cert.exists():
-        certificate = load_certificate(server_cert.read_bytes())
-        if certificate.not_valid_after_utc - RENEW_BEFORE > current:
-            return ca
-    leaf = ca.issue_server(dns_names=dns_names, ip_addresses=ip_addresses, now=now)
-    write_atomically(server_key, private_key_pem(leaf.key), 0o600)
-    write_atomically(server_cert, certificate_pem(leaf.certificate), 0o644)
+    ca = _election_ca(directory, ca_name, now)
+    leaf = _server_leaf(directory, ca, dns_names=dns_names, ip_addresses=ip_addresses, now=now)
+    if leaf is not None:
+        _write_server_leaf(directory, leaf)
     return ca
+
+
+def _serving_credentials(directory: Path) -> tuple[LeafCredentials, LeafCredentials | None]:
+    """The server's credentials for serving, and the new leaf still to be written (after the
+    ports are up: a run that cannot start leaves the data dir as it was). The CA is made here
+    only on a data dir that has none at all (a board set up without ``evote setup``)."""
+    ca = _election_ca(directory, "evote election CA", None)
+    fresh = _server_leaf(
+        directory, ca, dns_names=("localhost",), ip_addresses=("127.0.0.1",), now=None
+    )
+    if fresh is None:
+        return load_server_credentials(directory), None
+    return fresh, fresh
+
+
+def _check_board_file(directory: Path) -> None:
+    """Refuse, before anything is opened or written, a data dir without a board file or with
+    an empty one (opening would create an empty board beside nothing to serve)."""
+    board_file = directory / BOARD_FILE
+    try:
+        size = board_file.stat().st_size
+    except FileNotFoundError:
+        raise BoardError(
+            f"{directory} holds no board ({BOARD_FILE}): set the election up with `evote setup`, "
+            "or restore the board from a backup; refusing to serve (nothing was written)"
+        ) from None
+    if size == 0:
+        raise BoardError(
+            f"the board in {directory} is empty ({BOARD_FILE} has no bytes): restore it from a "
+            "backup; refusing to serve (nothing was written)"
+        )
+
+
+def _registry_is_gone(directory: Path, board: BulletinBoard) -> bool:
+    """Whether the data dir has no registry (its file missing or empty) although the
+    credential list is on the board. Registration is over then, and the board holds its
+    outcome: the election is served without a registry rather than with a new, empty one (an
+    empty file would claim that nobody enrolled, and a second list could never be posted
+    anyway). Before the list is on the board, serving makes the registry on first start."""
+    registry_file = directory / REGISTRY_FILE
+    if registry_file.exists() and registry_file.stat().st_size > 0:
+        return False
+    return any(_kind_of(data) == kinds.CREDENTIALS for data in _all_entries(board))
+
+
+def _kind_of(data: bytes) -> str:
+    return Entry.decode(data).kind
+
+
+def _all_entries(board: BulletinBoard) -> list[bytes]:
+    found: list[bytes] = []
+    while len(found) < board.size:
+        page = board.entries(len(found), len(found) + 1000)
+        if not page:
+            break
+        found.extend(page)
+    return found
 
 
 def load_server_credentials(data_dir: str | Path) -> LeafCredentials:
@@ -348,19 +439,31 @@ def load_server_credentials(data_dir: str | Path) -> LeafCredentials:
 
 @dataclass
 class ElectionServers:
-    """The public and control servers of one election, over one board and one registry."""
+    """The public and control servers of one election, over one board and its registry (none
+    when the registry is gone after the credential list was posted: :func:`_registry_is_gone`)."""
 
     public: Running
     control: Running
     board: BulletinBoard
-    registry: Registry
+    kept_registry: Registry | None
     ca_pem: bytes
+
+    @property
+    def registry(self) -> Registry:
+        """The registry these servers keep."""
+        if self.kept_registry is None:
+            raise InvalidInput(
+                "this election is served without a registry: its file is gone and the "
+                "credential list is on the board"
+            )
+        return self.kept_registry
 
     def stop(self, grace: float | None = None) -> None:
         """Drain both ports, then close the registry and the board."""
         self.control.stop(grace)
         self.public.stop(grace)
-        self.registry.close_db()
+        if self.kept_registry is not None:
+            self.kept_registry.close_db()
         self.board.close()
 
 
@@ -421,7 +524,6 @@ def serve_election_tls(
     data_dir: str | Path,
     log_key: SigningKey,
     *,
-    authority_key: SigningKey | None = None,
     witness: Witness | None = None,
     public_address: str = LOOPBACK,
     control_address: str = LOOPBACK,
@@ -432,10 +534,15 @@ def serve_election_tls(
 ) -> ElectionServers:
     """Serve the election in ``data_dir`` on a public and a control port (see the module).
 
-    The CA and server certificate are made on first start (:func:`setup_data_dir`); the
-    board must hold its manifest. ``authority_key`` (the manifest's credential authority)
-    lets CloseRegistration sign the credential list; without it, registration cannot close
-    here. Reflection, when enabled, is on the control port only (admin role).
+    The board must hold its manifest: a data dir without one is refused before anything is
+    written in it. A registry is never made for a board that already holds the credential
+    list (the election is then served without one: :func:`_registry_is_gone`). The election
+    CA is the one ``evote setup`` made (:func:`setup_data_dir`; only a data dir with neither
+    CA file gets a new one, and one with half of it is refused); a server certificate that is
+    missing or about to end is reissued, and written once both ports are up. The credential
+    authority signs the credential list on its own machine: CloseRegistration closes the
+    registry and answers the list, which the authority posts with Post. Reflection, when
+    enabled, is on the control port only (admin role).
     ``proof_workers`` processes check ballots' proofs (0: the public port's handler threads
     do); they stop with the public port. ``public_services`` names what the public port offers
     (:data:`PUBLIC_SERVICES`, e.g. only ``board`` once voting is over); the control port always
@@ -449,14 +556,16 @@ def serve_election_tls(
             f"the public port serves some of {', '.join(PUBLIC_SERVICES)}; "
             f"not {', '.join(sorted(unknown)) or 'nothing'}"
         )
-    setup_data_dir(data_dir)
-    leaf = load_server_credentials(data_dir)
-    board, manifest = open_board(data_dir, log_key)
+    directory = Path(data_dir)
+    _check_board_file(directory)
+    board, manifest = open_board(directory, log_key)
     registry: Registry | None = None
     pool: ProofWorkers | None = None
     started: list[Running] = []
     try:
-        registry = _open_registry(data_dir, manifest.election_id)
+        leaf, fresh_leaf = _serving_credentials(directory)
+        if not _registry_is_gone(directory, board):
+            registry = _open_registry(directory, manifest.election_id)
         station = BallotStation(board)
         casting = "ballot-box" in public_services
         if proof_workers and casting:
@@ -464,12 +573,21 @@ def serve_election_tls(
         offered: dict[str, tuple[str, object]] = {
             "board": (BOARD_SERVICE, BoardService(board)),
             "ballot-box": (BALLOT_BOX_SERVICE, BallotBoxService(station)),
-            "registry": (REGISTRY_SERVICE, RegistryService(registry)),
         }
+        if registry is not None:
+            offered["registry"] = (REGISTRY_SERVICE, RegistryService(registry))
+        serving = [
+            offered[name] for name in PUBLIC_SERVICES if name in public_services and name in offered
+        ]
+        if not serving:
+            raise InvalidInput(
+                f"{directory} keeps no registry (the credential list is on the board): serve "
+                "the board or the ballot box"
+            )
         public = _start(
             public_listener(leaf),
             public_address,
-            [offered[name] for name in PUBLIC_SERVICES if name in public_services],
+            serving,
             workers=workers,
             reflection_enabled=False,
             station=station if casting else None,
@@ -484,7 +602,6 @@ def serve_election_tls(
                     manifest,
                     leaf.ca_certificate,
                     registry=registry,
-                    authority_key=authority_key,
                     on_phase_change=public.refresh_health,
                 ),
             )
@@ -498,6 +615,9 @@ def serve_election_tls(
             workers=workers,
             reflection_enabled=reflection_enabled,
         )
+        started.append(control)
+        if fresh_leaf is not None:
+            _write_server_leaf(directory, fresh_leaf)
     except BaseException:
         for running in started:
             running.stop(None)

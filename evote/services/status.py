@@ -26,6 +26,7 @@ from evote.errors import (
     EvoteError,
     InvalidInput,
     StoreCorrupted,
+    StoreWriteFailed,
     VerificationError,
 )
 from evote.record.ballot_box import BallotRejected
@@ -47,6 +48,8 @@ STATUS_OF: Final[Mapping[type[EvoteError], grpc.StatusCode]] = {
     # The caller's tree and ours disagree: a precondition of the request, not its syntax.
     ConsistencyError: grpc.StatusCode.FAILED_PRECONDITION,
     StoreCorrupted: grpc.StatusCode.DATA_LOSS,
+    # The disk cannot write now (full, I/O error): nothing was stored and a retry may succeed.
+    StoreWriteFailed: grpc.StatusCode.UNAVAILABLE,
     BoardError: grpc.StatusCode.FAILED_PRECONDITION,
     InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
     # The proof checkers are down: nothing was admitted, and a retried Cast is idempotent.

@@ -309,8 +309,6 @@ def serving(pilot: Pilot) -> Iterator[None]:
                 pilot.path("operator/data"),
                 "--log-key",
                 pilot.path("operator/log.key"),
-                "--authority-key",
-                pilot.path("authority/authority.key"),
                 "--public",
                 "127.0.0.1:0",
                 "--control",
@@ -472,10 +470,20 @@ def register(pilot: Pilot, codes: Mapping[str, str]) -> None:
         ],
         passphrase=[f"{voter} passphrase" for voter in codes],
     )
+    # The authority signs the credential list on its own machine: its key never leaves it.
     closed = pilot.evote(
-        "registry", "close", *registry, "--server", pilot.server, "--election-id", pilot.election_id
+        "registry",
+        "close",
+        *registry,
+        "--server",
+        pilot.server,
+        "--election-id",
+        pilot.election_id,
+        "--key",
+        pilot.path("authority/authority.key"),
     )
     assert f"{len(codes)} eligible, {len(codes)} enrolled; registration is closed" in closed
+    assert f"{len(codes)} credentials (receipt checked)" in closed
 
 
 def choices(ballot: Mapping[str, str]) -> list[str]:

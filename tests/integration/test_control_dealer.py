@@ -135,7 +135,7 @@ class Served:
 
 @contextmanager
 def _serve(data_dir: Path, log_key: SigningKey, authority: SigningKey) -> Iterator[Served]:
-    servers = serve_election_tls(data_dir, log_key, authority_key=authority, proof_workers=0)
+    servers = serve_election_tls(data_dir, log_key, proof_workers=0)
     served = Served(servers, setup_data_dir(data_dir), [])
     try:
         yield served
@@ -253,7 +253,11 @@ def test_the_dealer_ceremony_has_one_place(parties: Parties, served: Served) -> 
     authority_stub.ImportRoll(
         control_pb2.ImportRollRequest(enrollment_codes=["code-1"]), timeout=TIMEOUT
     )
-    authority_stub.CloseRegistration(control_pb2.Empty(), timeout=TIMEOUT)
+    closed = authority_stub.CloseRegistration(control_pb2.Empty(), timeout=TIMEOUT)
+    listed = Entry.create(
+        kinds.CREDENTIALS, parties.manifest.election_id, closed.credential_list, [parties.authority]
+    )
+    authority_stub.Post(control_pb2.PostRequest(entry=listed.encoded), timeout=TIMEOUT)
     assert refused(served, guardian[3], parties.key_check(3), "ceremony") == PRECONDITION
 
 

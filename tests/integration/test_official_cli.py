@@ -138,13 +138,11 @@ class Running:
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[Running]:
     """The manifest, the guardians' ceremony, the joint key and key checks on the board (no
-    credentials, not open), served with the credential authority's key."""
+    credentials, not open), served; the credential authority's key stays with the test."""
     election = stage_election(
         tmp_path / "election", "Officials CLI test", [REFERENCE_CONTESTS[0]], voters=0, until="keys"
     )
-    servers = serve_election_tls(
-        election.data_dir, election.log_key, authority_key=election.authority
-    )
+    servers = serve_election_tls(election.data_dir, election.log_key)
     try:
         yield Running(election, servers, tmp_path)
     finally:
@@ -163,11 +161,14 @@ def enroll_voters(running: Running) -> list[SigningKey]:
     with RegistryClient(secure_channel(running.public, running.ca_pem())) as registry:
         for code, voter in zip(CODES, voters, strict=True):
             registry.enroll(code, voter.verify_key.encode())
-    closed = running.registry(
-        "close", "--server", running.public, "--election-id", running.election_id
-    )
+    key_file = running.directory / "authority.key"
+    key_file.write_text(running.election.authority.seed().hex() + "\n", encoding="ascii")
+    closing = ["close", "--server", running.public, "--election-id", running.election_id]
+    closed = running.registry(*closing, "--key", str(key_file))
     assert "3 eligible, 3 enrolled; registration is closed" in closed
-    assert "3 credentials" in closed
+    assert "3 credentials (receipt checked)" in closed
+    again = running.registry(*closing, "--key", str(key_file))  # a retry: the same entry
+    assert again.splitlines()[-1] == closed.splitlines()[-1]
     late = running.registry("import-roll", "--codes", str(codes), ok=False)
     assert "wrong phase" in late
     assert "registration is closed" in late

@@ -1,7 +1,8 @@
 """The registry and the control port over real TLS on free loopback ports: the credential
-authority imports the roll and closes registration (the credential list goes on the board,
-signed by its key), voters enroll once, officials post open/close with their quorum, and
-enrollment survives restarts."""
+authority imports the roll and closes registration (the registry answers the list it closed
+with; the authority signs it on its own side and posts it, and the board takes only that list),
+voters enroll once, officials post open/close with their quorum (not before the credential
+list), and enrollment survives restarts."""
 
 from __future__ import annotations
 
@@ -108,7 +109,7 @@ def start(setup: Setup) -> Iterator[Callable[[], Client]]:
             client.close()
             client.servers.stop(None)
         clients.clear()
-        servers = serve_election_tls(setup.data_dir, setup.log_key, authority_key=setup.authority)
+        servers = serve_election_tls(setup.data_dir, setup.log_key)
         client = Client(servers, setup_data_dir(setup.data_dir))
         clients.append(client)
         return client
@@ -200,20 +201,61 @@ def test_registration_to_casting(setup: Setup, start: Callable[[], Client]) -> N
     public = client.public()
     assert status(registry) == (3, 2, False)
 
+    def post(stub: control_pb2_grpc.ControlStub, entry: bytes) -> board_pb2.Receipt:
+        return stub.Post(control_pb2.PostRequest(entry=entry), timeout=TIMEOUT)
+
+    expected = sorted(v.verify_key.encode() for v in voters[:2])
+    enrolled = sorted((v.verify_key for v in voters[:2]), key=lambda key: key.encode())
+    signed = setup.entry(
+        kinds.CREDENTIALS, CredentialList(tuple(enrolled)).to_tlv(), [setup.authority]
+    )
+    # Neither the list nor the opening goes on the board while registration is open.
+    with pytest.raises(grpc.RpcError) as still_open:
+        post(authority, signed)
+    assert code_of(still_open) == grpc.StatusCode.FAILED_PRECONDITION
+    assert "still open" in str(still_open.value.details())
+    with pytest.raises(grpc.RpcError) as too_early:
+        post(official, setup.mark("open", setup.officials))
+    assert code_of(too_early) == grpc.StatusCode.FAILED_PRECONDITION
+    assert "close registration first" in str(too_early.value.details())
+
+    # Closing touches only the registry and answers the list it closed with.
     closed = authority.CloseRegistration(control_pb2.Empty(), timeout=TIMEOUT)
     assert (closed.eligible, closed.enrolled, closed.closed) == (3, 2, True)
+    assert [k.encode() for k in CredentialList.from_tlv(closed.credential_list).credentials] == (
+        expected
+    )
     again = authority.CloseRegistration(control_pb2.Empty(), timeout=TIMEOUT)  # idempotent
     assert again.closed
+    assert again.credential_list == closed.credential_list
+    assert not [e for e in board_entries(public) if e.kind == kinds.CREDENTIALS]
     with pytest.raises(grpc.RpcError) as late:
         enroll(CODES[2], voters[2])
     assert code_of(late) == grpc.StatusCode.FAILED_PRECONDITION
+
+    # The board takes only the list the registry closed with, signed by the authority alone.
+    padded = CredentialList(
+        tuple(sorted((v.verify_key for v in voters), key=lambda key: key.encode()))
+    ).to_tlv()
+    with pytest.raises(grpc.RpcError) as stuffed:
+        post(authority, setup.entry(kinds.CREDENTIALS, padded, [setup.authority]))
+    assert code_of(stuffed) == grpc.StatusCode.FAILED_PRECONDITION
+    assert "not the one the registry closed with" in str(stuffed.value.details())
+    with pytest.raises(grpc.RpcError) as unsigned:
+        post(authority, setup.entry(kinds.CREDENTIALS, closed.credential_list, [voters[0]]))
+    assert code_of(unsigned) == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as not_authority:
+        post(official, signed)
+    assert code_of(not_authority) == grpc.StatusCode.PERMISSION_DENIED
+    receipt = post(authority, signed)
+    assert receipt.tracking_code == Entry.decode(signed).tracking_code
+    assert post(authority, signed).leaf_index == receipt.leaf_index  # a retry: its receipt
 
     # The credential list is on the board, signed by the authority, sorted, just once.
     listed = [e for e in board_entries(public) if e.kind == kinds.CREDENTIALS]
     assert len(listed) == 1
     listed[0].verify_signatures()
     assert listed[0].signers == (setup.manifest.credential_authority,)
-    expected = sorted(v.verify_key.encode() for v in voters[:2])
     assert [k.encode() for k in CredentialList.from_tlv(listed[0].body).credentials] == expected
 
     # Opening: only officials, only with their quorum and nobody else's keys.

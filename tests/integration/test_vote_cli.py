@@ -82,7 +82,10 @@ class Election:
         return self.setup.manifest.election_id
 
     def close_registration(self) -> None:
-        self.authority.CloseRegistration(control_pb2.Empty(), timeout=TIMEOUT)
+        """The authority closes the registry and posts the list it answered, signed."""
+        closed = self.authority.CloseRegistration(control_pb2.Empty(), timeout=TIMEOUT)
+        listed = self.setup.entry(kinds.CREDENTIALS, closed.credential_list, [self.setup.authority])
+        self.authority.Post(control_pb2.PostRequest(entry=listed), timeout=TIMEOUT)
 
     def post_mark(self, phase: Literal["open", "close"]) -> None:
         entry = self.setup.mark(phase, self.setup.officials)

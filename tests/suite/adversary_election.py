@@ -117,7 +117,7 @@ class Services:
     def __init__(self, staged: StagedElection) -> None:
         self.staged = staged
         self.servers: ElectionServers = serve_election_tls(
-            staged.data_dir, staged.log_key, authority_key=staged.authority, proof_workers=0
+            staged.data_dir, staged.log_key, proof_workers=0
         )
         self._ca: ElectionCA = setup_data_dir(staged.data_dir)
         self._controls: dict[str, ControlClient] = {}

@@ -93,8 +93,8 @@ class Served:
     """One election's data dir served by a command line on two fixed loopback ports.
 
     ``data_dir`` holds the board (its manifest as entry 0) and the election CA
-    (:func:`evote.services.server.setup_data_dir`); the log key (and the credential authority's,
-    for CloseRegistration) are written beside it for the command line.
+    (:func:`evote.services.server.setup_data_dir`); the log key is written beside it for the
+    command line (the server holds no other key: the credential authority signs on its side).
     """
 
     def __init__(
@@ -104,7 +104,6 @@ class Served:
         log_key: SigningKey,
         origin: str,
         *,
-        authority_key: SigningKey | None = None,
         command: Sequence[str] = SERVE,
         proof_workers: int | None = None,
     ) -> None:
@@ -113,10 +112,6 @@ class Served:
         self.log_verify_key = log_key.verify_key
         self.key_file = directory / "log.key"
         self.key_file.write_text(log_key.seed().hex())
-        self.authority_file: Path | None = None
-        if authority_key is not None:
-            self.authority_file = directory / "authority.key"
-            self.authority_file.write_text(authority_key.seed().hex())
         self.log = directory / "serve.log"
         self.command = tuple(command)
         self.proof_workers = proof_workers
@@ -158,8 +153,6 @@ class Served:
         """The ``evote serve`` arguments for this data dir and these ports."""
         arguments = ["--data-dir", str(self.data_dir), "--log-key", str(self.key_file)]
         arguments += ["--public", self.public, "--control", self.control]
-        if self.authority_file is not None:
-            arguments += ["--authority-key", str(self.authority_file)]
         if self.proof_workers is not None:
             arguments += ["--proof-workers", str(self.proof_workers)]
         return arguments

@@ -26,6 +26,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from evote.client.channels import close_and_post_credentials
 from evote.client.observer.following import Observer
 from evote.client.observer.registration import registration_problems
 from evote.crypto.signing import SigningKey
@@ -90,7 +91,7 @@ def _register(services: Services, variant: str) -> list[SigningKey]:
         entry = staged.entry(kinds.CREDENTIALS, CredentialList(listed).to_tlv(), [staged.authority])
         services.servers.board.append([entry])
     else:
-        authority.close_registration()
+        close_and_post_credentials(authority, staged.manifest, staged.authority)
     services.mark("open")
     return [*voters[:ENROLLED], *([] if variant == "honest" else ghosts)]
 

@@ -157,11 +157,6 @@ def test_a_full_disk_refuses_casts_and_loses_no_receipt(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evote/services/status.py maps StoreWriteFailed (a BoardError) to FAILED_PRECONDITION;"
-    " a full disk is transient: it needs `StoreWriteFailed: grpc.StatusCode.UNAVAILABLE`",
-)
 def test_a_store_that_cannot_write_is_answered_unavailable() -> None:
     code, details = status_of(StoreWriteFailed("the append was not stored: disk I/O error"))
     assert code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED)

@@ -8,7 +8,8 @@ covers casting). One whole election goes through it, each party acting as the re
 a. the key ceremony: every guardian's entries (transport key, commitment, key and proofs,
    sealed shares), the joint key and every key check, posted through Control;
 b. registration: the credential authority imports the roll, voters enroll with one-time codes
-   on the public port, and CloseRegistration puts the credential list on the board;
+   on the public port, and the authority closes registration and posts the credential list
+   it signed over the one CloseRegistration answers;
 c. the officials' open (then a few ballots, not killed: the crash test's part), the close, and
    the witnesses' cosignatures of the closing checkpoint handed in through Control;
 d. the tally, every guardian's decryption shares and the result, then the final cosignatures.
@@ -19,8 +20,8 @@ out, so kills land before, during and just after the server's work (kills left o
 phase's last action was answered first land between actions). A failed action waits for a
 restart on the same ports and is sent again, byte for byte: Control answers an entry already on
 the board with its receipt, enrollment and the roll import are idempotent, and
-CloseRegistration derives the same credential list. After every restart the witnesses check
-that the log only grew.
+CloseRegistration answers the same credential list (signed again to the same bytes). After
+every restart the witnesses check that the log only grew.
 
 At the end every acknowledged entry is on the board exactly once, at the index its receipt
 names, each receipt checks offline and is consistent with the final checkpoint, every
@@ -56,7 +57,7 @@ from evote.board.merkle import verify_consistency
 from evote.board.witness import Witness
 from evote.ceremony.messages import JointKey
 from evote.ceremony.rounds import post_key_checks, run_ceremony
-from evote.client.channels import RegistrationStatus
+from evote.client.channels import RegistrationStatus, close_and_post_credentials
 from evote.client.receipt import Receipt, ReceiptRefused, check_receipt
 from evote.crypto.signing import SigningKey
 from evote.election.ballot import EncryptedBallot
@@ -330,7 +331,8 @@ def registration_phase(faults: Faults, election: StagedElection) -> None:
 
     def close_registration() -> RegistrationStatus:
         with served.control_client(authority, timeout=ACTION_DEADLINE) as control:
-            return control.close_registration()
+            closed, _ = close_and_post_credentials(control, election.manifest, election.authority)
+            return closed
 
     status = faults.act("registration", "close registration", close_registration)
     if (status.enrolled, status.closed) != (VOTERS, True):
@@ -393,7 +395,6 @@ def run_election(tmp_path: Path, chooser: random.Random) -> tuple[Faults, Staged
         parties.data_dir,
         parties.log_key,
         parties.manifest.log_origin,
-        authority_key=parties.authority,
         proof_workers=0,
     )
     witnesses = [

@@ -330,7 +330,11 @@ def _register_and_open(staged: StagedElection, served: Served) -> None:
                 enrollment_code=code, credential=credential.verify_key.encode()
             ),
         )
-    control(Role.credential_authority(), "CloseRegistration", control_pb2.Empty())
+    closed = control_pb2.RegistrationStatus.FromString(
+        control(Role.credential_authority(), "CloseRegistration", control_pb2.Empty())
+    )
+    listed = staged.entry(kinds.CREDENTIALS, closed.credential_list, [staged.authority])
+    control(Role.credential_authority(), "Post", control_pb2.PostRequest(entry=listed))
     open_mark = staged.mark("open", staged.officials)
     control(Role.official(), "Post", control_pb2.PostRequest(entry=open_mark))
     public("/evote.wire.v1.BallotBox/Cast", ballot_box_pb2.CastRequest(entry=staged.ballot(0)))
@@ -398,9 +402,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     witness = Witness(
         WITNESS, dict(staged.witnesses)[WITNESS], staged.origin, staged.log_key.verify_key
     )
-    servers = serve_election_tls(
-        data_dir, staged.log_key, authority_key=staged.authority, witness=witness, proof_workers=0
-    )
+    servers = serve_election_tls(data_dir, staged.log_key, witness=witness, proof_workers=0)
     ca = setup_data_dir(data_dir)
     public = _secure(servers.public.address, servers.ca_pem)
     control = {

@@ -20,12 +20,15 @@ without checking it:
   (:func:`evote.verify.runner.verify_all_proofs`, against the election context the verifier
   recomputes from the ceremony: checks 4 and 5);
 * a checkpoint that reaches the observer another way (a voter's receipt, another observer's
-  or a witness's gossip) is compared with the mirror
-  (:meth:`~evote.client.observer.following.Observer.compare_checkpoint`): one the mirror's
-  entries do not lead to is :class:`~evote.client.observer.reports.SplitView`, the log
-  signing two histories, with both checkpoints as evidence;
+  or a witness's gossip: :mod:`~evote.client.observer.gossip`) is compared with the mirror
+  (:meth:`~evote.client.observer.following.Observer.compare_checkpoint`, on every poll until
+  the mirror reaches it: :meth:`~evote.client.observer.following.Observer.expect_checkpoint`):
+  one the mirror's entries do not lead to is
+  :class:`~evote.client.observer.reports.SplitView`, the log signing two histories, with both
+  checkpoints as evidence;
 * the registry's public counts (eligible, enrolled, closed) are compared with the credential
-  list on the board (:meth:`~evote.client.observer.following.Observer.check_registration`):
+  list on the board (:meth:`~evote.client.observer.following.Observer.check_registration`,
+  on every poll once the list is on the board when the observer is given the registry):
   more listed credentials than enrolled ones are ghosts, which no check of the record can see;
 * the rules that need the whole record (who may sign, timing, revotes, the counted set, the
   tally, decryption, the result) are the verifier's whole-record checks: they run on the
@@ -43,5 +46,7 @@ without checking it:
 ``reports``        what the observer reports: findings, a poll, a rewritten history, a split
                    view
 ``registration``   the registry's public counts against the credential list
+``gossip``         checkpoints shown to the observer from elsewhere: a voter's receipt,
+                   another observer's or a witness's checkpoint note
 =================  ===========================================================================
 """

@@ -25,6 +25,7 @@ from evote.board.note import ALGORITHM_COSIGNATURE_V1, ALGORITHM_ED25519, Signed
 from evote.board.witness import WitnessState
 from evote.client.channels import PAGE, RegistrationStatus
 from evote.client.election_key import derive_context, key_kind, label
+from evote.client.observer.gossip import ShownCheckpoint
 from evote.client.observer.mirror import Mirror
 from evote.client.observer.registration import registration_problems
 from evote.client.observer.reports import Finding, HistoryRewritten, PollReport, SplitView
@@ -63,6 +64,15 @@ class BoardReader(Protocol):
         ...
 
 
+class RegistryReader(Protocol):
+    """What the observer reads from the registry
+    (:class:`evote.client.channels.RegistryClient`)."""
+
+    def status(self) -> RegistrationStatus:
+        """The registry's public counts: eligible, enrolled, closed."""
+        ...
+
+
 def _now() -> int:
     return int(time.time())
 
@@ -84,6 +94,12 @@ class Observer:
     A witness gives ``witness_key`` (a key the manifest lists) and ``send_cosignature``;
     ``clock`` is the witness's time in seconds. ``workers`` processes verify ballot proofs
     (``None``: one per CPU).
+
+    Given ``registry``, each poll once the credential list is on the board also reads the
+    registry's public counts and checks them against the list (:meth:`check_registration`,
+    with ``roll``, the official number of eligible voters, if known). Checkpoints shown to
+    the observer another way (:meth:`expect_checkpoint`) are compared with the mirror on each
+    poll until the mirror reaches them.
     """
 
     def __init__(
@@ -96,11 +112,15 @@ class Observer:
         send_cosignature: CosignatureSender | None = None,
         clock: Callable[[], int] = _now,
         workers: int | None = 1,
+        registry: RegistryReader | None = None,
+        roll: int | None = None,
     ) -> None:
         if len(election_id) != 32:
             raise InvalidInput("the election id is 32 bytes: SHA-256 of the manifest")
         if (witness_key is None) != (send_cosignature is None):
             raise InvalidInput("a witness needs both its signing key and a way to hand in lines")
+        if roll is not None and (isinstance(roll, bool) or roll < 0):
+            raise InvalidInput("the official number of eligible voters is a count: 0 or more")
         self._board = board
         self.election_id = election_id
         self.mirror = Path(mirror)
@@ -123,6 +143,15 @@ class Observer:
         self.rewrite: HistoryRewritten | None = None
         self.verification: MirrorVerification | None = None
         self.polls = 0
+        self._registry = registry
+        self._roll = roll
+        self._shown: list[ShownCheckpoint] = []
+        self._credential_list: Entry | None = None  # the first credentials entry mirrored
+        self.registration_unchecked: str | None = None
+        """Why the registry's counts could not be read at the last poll that tried (``None``
+        once they were read, or while there is nothing to check them against)."""
+        self.registration_checked = False
+        """Whether the registry's counts were checked against the credential list."""
 
     # --- state ----------------------------------------------------------------------------------
 
@@ -342,18 +371,19 @@ class Observer:
             self._check_entries(fresh)
         if checkpoint.size > 0:
             self._keep(checkpoint, note)
-        warning = None
+        self._compare_shown()
+        warnings = [self._read_registry()]
         cosigned = None
         if self._cosigner is not None and checkpoint.size > 0:
             cosigned = self._cosigner.cosign(checkpoint, note)
-            warning = self._hand_in()
+            warnings.append(self._hand_in())
         verification = self._verify_if_due()
         return self._report(
             findings_before,
             size_before,
             cosigned=cosigned,
             verification=verification,
-            warning=warning,
+            warning="; ".join(warning for warning in warnings if warning) or None,
         )
 
     def _fetch(self, checkpoint: Checkpoint, note: SignedNote) -> list[bytes] | None:
@@ -411,6 +441,8 @@ class Observer:
                 self._ballots += 1
             if entry.kind in PHASE_KINDS:
                 self._phase_arrived = True
+            if entry.kind == kinds.CREDENTIALS and self._credential_list is None:
+                self._credential_list = entry
             if entry.kind == key_kind(manifest) and self._context is None:
                 self._derive_context(manifest)
         self._check_proofs()
@@ -499,6 +531,52 @@ class Observer:
             )
         return True
 
+    def expect_checkpoint(self, shown: ShownCheckpoint) -> Checkpoint:
+        """Hold a checkpoint shown to this observer (a voter's receipt, another observer's
+        note: :mod:`evote.client.observer.gossip`) and compare it with the mirror on every
+        poll until the mirror holds as many entries (:meth:`compare_checkpoint`; a split view
+        then stops the observer). Raises
+        :class:`~evote.client.observer.gossip.ShownCheckpointRefused` at once, holding
+        nothing, if the log did not sign it."""
+        self.start()
+        checkpoint = shown.check(self.manifest)
+        self._shown.append(shown)
+        return checkpoint
+
+    @property
+    def shown_waiting(self) -> list[ShownCheckpoint]:
+        """The shown checkpoints not compared yet: larger than the mirror so far."""
+        return list(self._shown)
+
+    def _compare_shown(self) -> None:
+        """Compare each held checkpoint the mirror has reached; keep the others for later."""
+        waiting = []
+        for shown in self._shown:
+            if not self.compare_checkpoint(shown.note, source=shown.source):
+                waiting.append(shown)
+        self._shown = waiting
+
+    def _read_registry(self) -> str | None:
+        """Once the credential list is on the board, read the registry's counts and check
+        them (:meth:`check_registration`). A registry that cannot be read is a warning, the
+        first time and whenever the reason changes: the board may be served alone after
+        registration (``evote serve --service board``)."""
+        if self._registry is None or self._credential_list is None:
+            return None
+        try:
+            status = self._registry.status()
+        except (grpc.RpcError, EvoteError) as error:
+            reason = _describe(error)
+            repeated = reason == self.registration_unchecked
+            self.registration_unchecked = reason
+            if repeated:
+                return None
+            return f"the registry's counts could not be read ({reason}): registration not checked"
+        self.registration_unchecked = None
+        self.registration_checked = True
+        self.check_registration(status, roll=self._roll)
+        return None
+
     def _split(self, message: str, earlier: str | None, later: str, source: str) -> bool:
         split = SplitView(message, earlier=earlier, later=later, source=source)
         self.rewrite = split
@@ -513,11 +591,10 @@ class Observer:
         (:mod:`evote.client.observer.registration`). Returns the new ``registration`` findings
         (also in :attr:`findings`); none before the list is on the board."""
         self.start()
-        lists = [e for e in self._parsed if e is not None and e.kind == kinds.CREDENTIALS]
-        if not lists:
+        if self._credential_list is None:
             return []
         try:
-            listed = len(kinds.CredentialList.from_tlv(lists[0].body).credentials)
+            listed = len(kinds.CredentialList.from_tlv(self._credential_list.body).credentials)
         except DecodeError:
             return []  # a malformed list is the verifier's check 6
         new = []

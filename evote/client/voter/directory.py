@@ -53,6 +53,8 @@ def _json_object(data: bytes, what: str) -> dict[str, object]:
         value = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise DecodeError(f"{what} is not JSON: {error}") from error
+    except RecursionError:
+        raise DecodeError(f"{what} is not an evote file: its JSON is nested too deeply") from None
     if not isinstance(value, dict):
         raise DecodeError(f"{what} is not a JSON object")
     return value

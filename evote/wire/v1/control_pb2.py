@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from evote.wire.v1 import board_pb2 as evote_dot_wire_dot_v1_dot_board__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x65vote/wire/v1/control.proto\x12\revote.wire.v1\x1a\x19\x65vote/wire/v1/board.proto\"\x1c\n\x0bPostRequest\x12\r\n\x05\x65ntry\x18\x01 \x01(\x0c\"H\n\x12RegistrationStatus\x12\x10\n\x08\x65ligible\x18\x01 \x01(\x04\x12\x10\n\x08\x65nrolled\x18\x02 \x01(\x04\x12\x0e\n\x06\x63losed\x18\x03 \x01(\x08\"-\n\x11ImportRollRequest\x12\x18\n\x10\x65nrollment_codes\x18\x01 \x03(\t\"\x07\n\x05\x45mpty\"3\n\x15\x41\x64\x64\x43osignatureRequest\x12\x0c\n\x04size\x18\x01 \x01(\x04\x12\x0c\n\x04line\x18\x02 \x01(\t\"<\n\rEnrollRequest\x12\x17\n\x0f\x65nrollment_code\x18\x01 \x01(\t\x12\x12\n\ncredential\x18\x02 \x01(\x0c\x32\xb9\x02\n\x07\x43ontrol\x12:\n\x04Post\x12\x1a.evote.wire.v1.PostRequest\x1a\x16.evote.wire.v1.Receipt\x12Q\n\nImportRoll\x12 .evote.wire.v1.ImportRollRequest\x1a!.evote.wire.v1.RegistrationStatus\x12L\n\x11\x43loseRegistration\x12\x14.evote.wire.v1.Empty\x1a!.evote.wire.v1.RegistrationStatus\x12Q\n\x0e\x41\x64\x64\x43osignature\x12$.evote.wire.v1.AddCosignatureRequest\x1a\x19.evote.wire.v1.Checkpoint2\x98\x01\n\x08Registry\x12I\n\x06\x45nroll\x12\x1c.evote.wire.v1.EnrollRequest\x1a!.evote.wire.v1.RegistrationStatus\x12\x41\n\x06Status\x12\x14.evote.wire.v1.Empty\x1a!.evote.wire.v1.RegistrationStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x65vote/wire/v1/control.proto\x12\revote.wire.v1\x1a\x19\x65vote/wire/v1/board.proto\"\x1c\n\x0bPostRequest\x12\r\n\x05\x65ntry\x18\x01 \x01(\x0c\"a\n\x12RegistrationStatus\x12\x10\n\x08\x65ligible\x18\x01 \x01(\x04\x12\x10\n\x08\x65nrolled\x18\x02 \x01(\x04\x12\x0e\n\x06\x63losed\x18\x03 \x01(\x08\x12\x17\n\x0f\x63redential_list\x18\x04 \x01(\x0c\"-\n\x11ImportRollRequest\x12\x18\n\x10\x65nrollment_codes\x18\x01 \x03(\t\"\x07\n\x05\x45mpty\"3\n\x15\x41\x64\x64\x43osignatureRequest\x12\x0c\n\x04size\x18\x01 \x01(\x04\x12\x0c\n\x04line\x18\x02 \x01(\t\"<\n\rEnrollRequest\x12\x17\n\x0f\x65nrollment_code\x18\x01 \x01(\t\x12\x12\n\ncredential\x18\x02 \x01(\x0c\x32\xb9\x02\n\x07\x43ontrol\x12:\n\x04Post\x12\x1a.evote.wire.v1.PostRequest\x1a\x16.evote.wire.v1.Receipt\x12Q\n\nImportRoll\x12 .evote.wire.v1.ImportRollRequest\x1a!.evote.wire.v1.RegistrationStatus\x12L\n\x11\x43loseRegistration\x12\x14.evote.wire.v1.Empty\x1a!.evote.wire.v1.RegistrationStatus\x12Q\n\x0e\x41\x64\x64\x43osignature\x12$.evote.wire.v1.AddCosignatureRequest\x1a\x19.evote.wire.v1.Checkpoint2\x98\x01\n\x08Registry\x12I\n\x06\x45nroll\x12\x1c.evote.wire.v1.EnrollRequest\x1a!.evote.wire.v1.RegistrationStatus\x12\x41\n\x06Status\x12\x14.evote.wire.v1.Empty\x1a!.evote.wire.v1.RegistrationStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,17 +35,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_POSTREQUEST']._serialized_start=73
   _globals['_POSTREQUEST']._serialized_end=101
   _globals['_REGISTRATIONSTATUS']._serialized_start=103
-  _globals['_REGISTRATIONSTATUS']._serialized_end=175
-  _globals['_IMPORTROLLREQUEST']._serialized_start=177
-  _globals['_IMPORTROLLREQUEST']._serialized_end=222
-  _globals['_EMPTY']._serialized_start=224
-  _globals['_EMPTY']._serialized_end=231
-  _globals['_ADDCOSIGNATUREREQUEST']._serialized_start=233
-  _globals['_ADDCOSIGNATUREREQUEST']._serialized_end=284
-  _globals['_ENROLLREQUEST']._serialized_start=286
-  _globals['_ENROLLREQUEST']._serialized_end=346
-  _globals['_CONTROL']._serialized_start=349
-  _globals['_CONTROL']._serialized_end=662
-  _globals['_REGISTRY']._serialized_start=665
-  _globals['_REGISTRY']._serialized_end=817
+  _globals['_REGISTRATIONSTATUS']._serialized_end=200
+  _globals['_IMPORTROLLREQUEST']._serialized_start=202
+  _globals['_IMPORTROLLREQUEST']._serialized_end=247
+  _globals['_EMPTY']._serialized_start=249
+  _globals['_EMPTY']._serialized_end=256
+  _globals['_ADDCOSIGNATUREREQUEST']._serialized_start=258
+  _globals['_ADDCOSIGNATUREREQUEST']._serialized_end=309
+  _globals['_ENROLLREQUEST']._serialized_start=311
+  _globals['_ENROLLREQUEST']._serialized_end=371
+  _globals['_CONTROL']._serialized_start=374
+  _globals['_CONTROL']._serialized_end=687
+  _globals['_REGISTRY']._serialized_start=690
+  _globals['_REGISTRY']._serialized_end=842
 # @@protoc_insertion_point(module_scope)

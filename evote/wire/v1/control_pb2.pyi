@@ -47,19 +47,26 @@ class RegistrationStatus(_message.Message):
     ELIGIBLE_FIELD_NUMBER: _builtins.int
     ENROLLED_FIELD_NUMBER: _builtins.int
     CLOSED_FIELD_NUMBER: _builtins.int
+    CREDENTIAL_LIST_FIELD_NUMBER: _builtins.int
     eligible: _builtins.int
     enrolled: _builtins.int
     closed: _builtins.bool
+    credential_list: _builtins.bytes
+    """Answered by CloseRegistration only: the credentials entry body the registry closed with
+    (the sorted credential list), which the credential authority checks, signs on its own
+    machine and posts with Post. Empty in every other answer.
+    """
     def __init__(
         self,
         *,
         eligible: _builtins.int = ...,
         enrolled: _builtins.int = ...,
         closed: _builtins.bool = ...,
+        credential_list: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed", b"closed", "eligible", b"eligible", "enrolled", b"enrolled"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed", b"closed", "credential_list", b"credential_list", "eligible", b"eligible", "enrolled", b"enrolled"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -73,7 +73,9 @@ class ControlServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CloseRegistration(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Closes the registry (closing again changes nothing) and answers the counts with the
+        credential list it closed with; the board is not touched.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

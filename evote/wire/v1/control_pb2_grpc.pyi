@@ -38,6 +38,9 @@ class ControlStub:
     Post: _grpc.UnaryUnaryMultiCallable[_control_pb2.PostRequest, _board_pb2.Receipt]
     ImportRoll: _grpc.UnaryUnaryMultiCallable[_control_pb2.ImportRollRequest, _control_pb2.RegistrationStatus]
     CloseRegistration: _grpc.UnaryUnaryMultiCallable[_control_pb2.Empty, _control_pb2.RegistrationStatus]
+    """Closes the registry (closing again changes nothing) and answers the counts with the
+    credential list it closed with; the board is not touched.
+    """
     AddCosignature: _grpc.UnaryUnaryMultiCallable[_control_pb2.AddCosignatureRequest, _board_pb2.Checkpoint]
     """A witness that follows the board hands back its cosignature (the pull model: the board
     never calls out to witnesses). Answers the checkpoint with every cosignature so far.
@@ -49,6 +52,9 @@ class ControlAsyncStub(ControlStub):
     Post: _aio.UnaryUnaryMultiCallable[_control_pb2.PostRequest, _board_pb2.Receipt]  # type: ignore[assignment]
     ImportRoll: _aio.UnaryUnaryMultiCallable[_control_pb2.ImportRollRequest, _control_pb2.RegistrationStatus]  # type: ignore[assignment]
     CloseRegistration: _aio.UnaryUnaryMultiCallable[_control_pb2.Empty, _control_pb2.RegistrationStatus]  # type: ignore[assignment]
+    """Closes the registry (closing again changes nothing) and answers the counts with the
+    credential list it closed with; the board is not touched.
+    """
     AddCosignature: _aio.UnaryUnaryMultiCallable[_control_pb2.AddCosignatureRequest, _board_pb2.Checkpoint]  # type: ignore[assignment]
     """A witness that follows the board hands back its cosignature (the pull model: the board
     never calls out to witnesses). Answers the checkpoint with every cosignature so far.
@@ -74,7 +80,10 @@ class ControlServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _control_pb2.Empty,
         context: _ServicerContext,
-    ) -> _typing.Union[_control_pb2.RegistrationStatus, _abc.Awaitable[_control_pb2.RegistrationStatus]]: ...
+    ) -> _typing.Union[_control_pb2.RegistrationStatus, _abc.Awaitable[_control_pb2.RegistrationStatus]]:
+        """Closes the registry (closing again changes nothing) and answers the counts with the
+        credential list it closed with; the board is not touched.
+        """
 
     @_abc_1.abstractmethod
     def AddCosignature(

@@ -241,7 +241,8 @@ def test_damaged_files_are_refused(tmp_path: Path) -> None:
             .to_json()
             .replace(b'"next_sequence": 0', b'"next_sequence": -1')
         )
-    for data in (b"[]", b"{", b'{"format": "evote-receipt/v1", "kind": "spoiled"}'):
+    nested = b"[" * 100_000 + b"]" * 100_000
+    for data in (b"[]", b"{", b'{"format": "evote-receipt/v1", "kind": "spoiled"}', nested):
         with pytest.raises(ReceiptRefused, match="not a readable receipt"):
             StoredReceipt.from_json(data, "r.json")
     voter = VoterDir(tmp_path / "nobody")
