@@ -73,11 +73,9 @@ from evote.ceremony.messages import (
     DealtKey,
     GuardianKey,
     JointKey,
-    KeyCheck,
     PaillierKeyCheck,
     SealedKeyShare,
 )
-from evote.ceremony.outcome import verify_key_check
 from evote.crypto.signing import VerifyKey
 from evote.election.context import ElectionContext
 from evote.election.manifest import PAILLIER, Manifest
@@ -91,6 +89,7 @@ from evote.errors import (
 )
 from evote.record import kinds
 from evote.record.ballot_station import BallotStation
+from evote.record.key_checks import guardians_without_key_check, key_check_kind
 from evote.record.kinds import CredentialList, PhaseMark
 from evote.record.registry import Registry, RegistryError
 from evote.services.board import receipt_for
@@ -352,12 +351,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
                 f"the election cannot open before the {key_kind} entry is on the board: finish "
                 "the key ceremony first"
             )
-        proved: set[int] = set()
-        for posted in self._entries_of(kinds.PAILLIER_KEY_CHECK if scheme_b else kinds.KEY_CHECK):
-            guardian = self._proved_key_check(posted, context)
-            if guardian is not None:
-                proved.add(guardian)
-        missing = [g for g in range(1, len(self.manifest.guardians) + 1) if g not in proved]
+        missing = guardians_without_key_check(self._entries_of(key_check_kind(context)), context)
         if missing:
             raise _precondition(
                 f"the election cannot open: guardians {missing} have no key check on the board "
@@ -368,27 +362,6 @@ class ControlService(control_pb2_grpc.ControlServicer):
                 "the election cannot open before the credential list is on the board: close "
                 "registration first"
             )
-
-    def _proved_key_check(self, entry: Entry, context: ElectionContext) -> int | None:
-        """The guardian whose own key check ``entry`` is, if its proof verifies."""
-        try:
-            check: KeyCheck | PaillierKeyCheck = (
-                PaillierKeyCheck.from_tlv(entry.body, context.paillier_key)
-                if self.manifest.scheme_name == PAILLIER
-                else KeyCheck.from_tlv(entry.body)
-            )
-        except DecodeError:
-            return None
-        if check.guardian != self._guardian_of(entry):
-            return None
-        try:
-            if isinstance(check, PaillierKeyCheck):
-                verify_paillier_key_check(check, context)
-            else:
-                verify_key_check(check, context)
-        except VerificationError:
-            return None
-        return check.guardian
 
     def _append(self, entry: Entry) -> tuple[int, str, bool]:
         """Append under the station's lock after the phase checks: (index, checkpoint, fresh);

@@ -12,18 +12,15 @@ signed by the credential authority) and
 
 from __future__ import annotations
 
-from evote.board.entry import Entry
-from evote.ceremony.dealer import verify_paillier_key_check
-from evote.ceremony.messages import KeyCheck, PaillierKeyCheck
-from evote.ceremony.outcome import verify_key_check
 from evote.client.election_key import derive_context, key_kind, label
 from evote.client.official.errors import BoardUntrusted, StepRefused
 from evote.client.official.reading import BoardView
 from evote.crypto.signing import VerifyKey
 from evote.election.context import ElectionContext
 from evote.election.manifest import PAILLIER
-from evote.errors import DecodeError, VerificationError
+from evote.errors import DecodeError
 from evote.record import kinds
+from evote.record.key_checks import guardians_without_key_check, key_check_kind
 from evote.record.kinds import CredentialList
 from evote.verify import checks
 
@@ -101,43 +98,13 @@ def credential_list(view: BoardView) -> tuple[VerifyKey, ...]:
 def require_key_checks(view: BoardView, context: ElectionContext) -> None:
     """Refuse the step unless every guardian's own key check on the board verifies (each
     shows it can still decrypt before the election opens)."""
-    manifest = view.manifest
-    scheme_b = manifest.scheme_name == PAILLIER
-    proved: set[int] = set()
-    for index in view.positions(kinds.PAILLIER_KEY_CHECK if scheme_b else kinds.KEY_CHECK):
-        guardian = _proved_key_check(view.entries[index], context, scheme_b=scheme_b)
-        if guardian is not None:
-            proved.add(guardian)
-    missing = [g for g in range(1, len(manifest.guardians) + 1) if g not in proved]
+    kind = key_check_kind(context)
+    missing = guardians_without_key_check(
+        (view.entries[index] for index in view.positions(kind)), context
+    )
     if missing:
         raise StepRefused(
             f"guardians {missing} have no key check on the board that verifies: each guardian "
             "shows it can decrypt (`evote guardian key-check`, then `evote post`) before the "
             "election opens"
         )
-
-
-def _proved_key_check(entry: Entry, context: ElectionContext, *, scheme_b: bool) -> int | None:
-    """The guardian whose own key check ``entry`` is, if its proof verifies (scheme A: against
-    ``K̂_ℓ``; scheme B: against ``v_ℓ``), else ``None``."""
-    manifest = context.manifest
-    try:
-        check: KeyCheck | PaillierKeyCheck = (
-            PaillierKeyCheck.from_tlv(entry.body, context.paillier_key)
-            if scheme_b
-            else KeyCheck.from_tlv(entry.body)
-        )
-    except DecodeError:
-        return None
-    if not 1 <= check.guardian <= len(manifest.guardians):
-        return None
-    if entry.signers != (manifest.guardians[check.guardian - 1],):
-        return None
-    try:
-        if isinstance(check, PaillierKeyCheck):
-            verify_paillier_key_check(check, context)
-        else:
-            verify_key_check(check, context)
-    except VerificationError:
-        return None
-    return check.guardian
