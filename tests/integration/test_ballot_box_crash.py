@@ -30,29 +30,25 @@ import random
 import signal
 import threading
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import grpc
 import pytest
 
-from evote.board.checkpoint import open_checkpoint, verify_witnessed
-from evote.board.entry import Entry
-from evote.board.merkle import MerkleTree, leaf_hash, verify_consistency
 from evote.board.witness import Witness
 from evote.client.channels import (
     BallotBoxClient,
     BoardClient,
     secure_channel,
 )
-from evote.client.receipt import Receipt, ReceiptRefused, check_receipt
-from evote.errors import EvoteError
+from evote.client.receipt import Receipt
 from evote.mock.staging import stage_election
-from evote.record import kinds
 from evote.services.ca import Role
 from evote.services.server import setup_data_dir
 from tests.integration.test_services import CONTESTS, Election
+from tests.suite import reconciling
+from tests.suite.reconciling import LOST
 from tests.suite.served import SERVE, Served, follow, stop_server
 
 KILLS = 12
@@ -72,7 +68,6 @@ RETRYABLE = (
     grpc.StatusCode.DEADLINE_EXCEEDED,
     grpc.StatusCode.CANCELLED,
 )
-LOST = "acknowledged but not on the board at its index"
 
 
 class Deployment(Served):
@@ -277,63 +272,15 @@ def reconcile(
     setup_size: int,
 ) -> list[str]:
     """Everything a voter, a witness and an auditor check after the close; the problems."""
-    manifest = election.manifest
-    try:
-        final = verify_witnessed(
-            board.checkpoint(),
-            manifest.log_origin,
-            manifest.log_key,
-            manifest.witness_keys(),
-            manifest.witness_quorum,
-        )
-    except EvoteError as error:
-        return [f"the closing checkpoint is not cosigned by a quorum of witnesses: {error}"]
-    entries = list(board.all_entries())
-    if MerkleTree([leaf_hash(entry) for entry in entries]).root() != final.root:
-        return ["the board's entries are not the tree of its closing checkpoint"]
-    problems = []
-    if Entry.decode(entries[-1]).kind != kinds.CLOSE:
-        problems.append("the closing checkpoint does not end with the officials' close")
-    proofs: dict[int, list[bytes]] = {}
-    for entry, receipt in receipts.items():
-        try:
-            check_receipt(receipt, manifest, entry)
-        except ReceiptRefused as error:
-            problems.append(f"receipt for leaf {receipt.leaf_index} refused: {error}")
-            continue
-        if receipt.leaf_index >= len(entries) or entries[receipt.leaf_index] != entry:
-            problems.append(f"ballot {receipt.leaf_index} {LOST}")
-        checkpoint, _ = open_checkpoint(receipt.checkpoint, manifest.log_origin, manifest.log_key)
-        if checkpoint.size > final.size:
-            problems.append(f"receipt checkpoint {checkpoint.size} is beyond the closing one")
-            continue
-        if checkpoint.size not in proofs:
-            proofs[checkpoint.size] = board.consistency_proof(checkpoint.size, final.size)
-        try:
-            verify_consistency(
-                checkpoint.size, final.size, checkpoint.root, final.root, proofs[checkpoint.size]
-            )
-        except EvoteError as error:
-            problems.append(f"receipt checkpoint {checkpoint.size} is inconsistent: {error}")
-    on_board = Counter(entry for entry in entries if Entry.decode(entry).kind == kinds.BALLOT)
-    tracking_codes = {receipt.tracking_code for receipt in receipts.values()}
-    indices = {receipt.leaf_index for receipt in receipts.values()}
-    if not len(tracking_codes) == len(indices) == len(ballots):
-        problems.append(
-            f"{len(tracking_codes)} receipts at {len(indices)} leaves for {len(ballots)} ballots"
-        )
-    if twice := [entry for entry, count in on_board.items() if count > 1]:
-        problems.append(f"{len(twice)} ballots are on the board more than once")
-    if missing := set(ballots) - set(on_board):
-        problems.append(f"{len(missing)} ballots are missing from the board")
-    if strangers := set(on_board) - set(ballots):
-        problems.append(f"{len(strangers)} ballots on the board were never cast")
-    if final.size != setup_size + len(ballots) + 2:
-        problems.append(
-            f"the closed board holds {final.size} entries, not {setup_size} of setup, the open, "
-            f"{len(ballots)} ballots and the close"
-        )
-    return problems
+    return reconciling.reconcile(
+        election.manifest,
+        board.checkpoint(),
+        list(board.all_entries()),
+        board.consistency_proof,
+        receipts,
+        ballots,
+        setup_size,
+    )
 
 
 @pytest.mark.slow

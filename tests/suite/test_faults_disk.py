@@ -54,8 +54,9 @@ from evote.services.ca import Role
 from evote.services.server import BOARD_FILE, open_board, serve_election_tls, setup_data_dir
 from evote.services.status import status_of
 from evote.verify.runner import verify_record
-from tests.integration.test_ballot_box_crash import LOST, prepare, reconcile
+from tests.integration.test_ballot_box_crash import prepare, reconcile
 from tests.integration.test_services import CONTESTS
+from tests.suite.reconciling import LOST
 from tests.suite.served import LAUNCH, REPOSITORY, SERVE, Served, follow, kill_server, stop_server
 from tests.suite.sizing import size
 

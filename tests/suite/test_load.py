@@ -26,7 +26,6 @@ client processes for 120 s.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,28 +33,27 @@ import grpc
 import pytest
 
 from evote.bench.services import Acknowledged, Measured, ServicesFigures, measure
-from evote.board.checkpoint import open_checkpoint, verify_witnessed
 from evote.board.entry import Entry
 from evote.board.export import export_record
 from evote.board.log import BulletinBoard
-from evote.board.merkle import MerkleTree, leaf_hash, verify_consistency
 from evote.board.store import MemoryStore
 from evote.board.witness import Witness
 from evote.client.channels import BallotBoxClient, secure_channel
-from evote.client.receipt import Receipt, ReceiptRefused, check_receipt
+from evote.client.receipt import Receipt
 from evote.election.ballot import EncryptedBallot
 from evote.election.tally import GuardianShares, encrypted_tally, tally_result
-from evote.errors import EvoteError, InvalidInput
+from evote.errors import InvalidInput
 from evote.mock.staging import StagedElection
 from evote.record import kinds
 from evote.services.server import PROOF_WORKERS
 from evote.verify.runner import verify_record
+from tests.suite import reconciling
+from tests.suite.reconciling import LOST
 from tests.suite.sizing import size
 
 CLIENTS = size(8, 32)
 SECONDS = float(size(6, 120))
 CLIENT_PROCESSES = size(1, 2)
-LOST = "acknowledged but not on the board at its index"
 
 
 class ReceiptVoter:
@@ -102,71 +100,19 @@ def reconcile(
     board: BulletinBoard, election: StagedElection, acknowledged: Sequence[Acknowledged]
 ) -> list[str]:
     """Everything a voter, a witness and an auditor check after the close; the problems."""
-    manifest = election.manifest
-    try:
-        final = verify_witnessed(
-            board.latest_checkpoint(),
-            manifest.log_origin,
-            manifest.log_key,
-            manifest.witness_keys(),
-            manifest.witness_quorum,
-        )
-    except EvoteError as error:
-        return [f"the closing checkpoint is not cosigned by a quorum of witnesses: {error}"]
-    entries = board.entries(0, final.size)
-    if MerkleTree([leaf_hash(entry) for entry in entries]).root() != final.root:
-        return ["the board's entries are not the tree of its closing checkpoint"]
-    problems = []
-    decoded = [Entry.decode(entry) for entry in entries]
-    if decoded[-1].kind != kinds.CLOSE:
-        problems.append("the closing checkpoint does not end with the officials' close")
-    proofs: dict[int, list[bytes]] = {}
-    for ballot in acknowledged:
-        receipt = ballot.receipt
-        if receipt is None:
-            problems.append("a ballot was acknowledged without a receipt")
-            continue
-        try:
-            check_receipt(receipt, manifest, ballot.entry)
-        except ReceiptRefused as error:
-            problems.append(f"receipt for leaf {receipt.leaf_index} refused: {error}")
-            continue
-        if receipt.leaf_index >= len(entries) or entries[receipt.leaf_index] != ballot.entry:
-            problems.append(f"ballot {receipt.leaf_index} {LOST}")
-        checkpoint, _ = open_checkpoint(receipt.checkpoint, manifest.log_origin, manifest.log_key)
-        if checkpoint.size > final.size:
-            problems.append(f"receipt checkpoint {checkpoint.size} is beyond the closing one")
-            continue
-        if checkpoint.size not in proofs:
-            proofs[checkpoint.size] = board.consistency_proof(checkpoint.size, final.size)
-        try:
-            verify_consistency(
-                checkpoint.size, final.size, checkpoint.root, final.root, proofs[checkpoint.size]
-            )
-        except EvoteError as error:
-            problems.append(f"receipt checkpoint {checkpoint.size} is inconsistent: {error}")
-    on_board = Counter(
-        entry for entry, item in zip(entries, decoded, strict=True) if item.kind == kinds.BALLOT
+    receipts = {ballot.entry: ballot.receipt for ballot in acknowledged if ballot.receipt}
+    problems = ["a ballot was acknowledged without a receipt"] * (len(acknowledged) - len(receipts))
+    entries = board.entries(0, board.size)
+    opened = next(i for i, entry in enumerate(entries) if Entry.decode(entry).kind == kinds.OPEN)
+    return problems + reconciling.reconcile(
+        election.manifest,
+        board.latest_checkpoint(),
+        entries,
+        board.consistency_proof,
+        receipts,
+        [ballot.entry for ballot in acknowledged],
+        opened,
     )
-    cast = {ballot.entry for ballot in acknowledged}
-    leaves = {ballot.receipt.leaf_index for ballot in acknowledged if ballot.receipt is not None}
-    if not len(cast) == len(leaves) == len(acknowledged):
-        problems.append(
-            f"{len(acknowledged)} acknowledgements for {len(cast)} ballots at {len(leaves)} leaves"
-        )
-    if twice := [entry for entry, count in on_board.items() if count > 1]:
-        problems.append(f"{len(twice)} ballots are on the board more than once")
-    if missing := cast - set(on_board):
-        problems.append(f"{len(missing)} acknowledged ballots are missing from the board")
-    if strangers := set(on_board) - cast:
-        problems.append(f"{len(strangers)} ballots on the board were never acknowledged")
-    opened = next(index for index, item in enumerate(decoded) if item.kind == kinds.OPEN)
-    if final.size != opened + 1 + len(cast) + 1:
-        problems.append(
-            f"the closed board holds {final.size} entries, not {opened + 1} of setup, "
-            f"{len(cast)} ballots and the close"
-        )
-    return problems
 
 
 def forged_without(board: BulletinBoard, election: StagedElection, dropped: bytes) -> BulletinBoard:
